@@ -1,0 +1,24 @@
+"""The ``longjudge`` command line (typer). One module per command group; each registers its
+commands on :data:`app` when imported below."""
+
+from __future__ import annotations
+
+import sys
+
+from ..errors import LongJudgeError
+from .app import app, console
+
+# Importing a command module registers its commands on `app`.
+from . import judges as _judges  # noqa: E402,F401
+
+
+def main() -> None:
+    """Entry point: turn longjudge's own errors into a one-line message and exit code 2."""
+    try:
+        app()
+    except LongJudgeError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        sys.exit(2)
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,154 @@
+"""Typed configs shared by every command. Each field documents itself.
+
+Precedence: defaults < YAML file (``--config``) < CLI flags. Unknown keys are errors, and
+validation lives here rather than in the code that uses a value. Scorer-specific configs live
+beside their scorers (``scorers/longreward/config.py``, ``scorers/s2l.py``) and are nested into
+:class:`ScoreConfig`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import ConfigError
+
+StructuredDialect = Literal["auto", "json_schema", "json_object", "none"]
+
+
+class StrictModel(BaseModel):
+    """Base of every config: unknown keys are errors, assignments are validated."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class RetryConfig(StrictModel):
+    """The one retry policy: exponential backoff with jitter, bounded in attempts and time."""
+
+    max_attempts: int = Field(6, ge=1, description="Attempts per judge request, first included.")
+    max_total_seconds: float = Field(
+        300.0, gt=0, description="Give up on a request after this long, waits included."
+    )
+    initial_backoff: float = Field(1.0, gt=0, description="First backoff in seconds.")
+    max_backoff: float = Field(60.0, gt=0, description="Cap on one backoff in seconds.")
+    jitter: float = Field(1.0, ge=0, description="Up to this many seconds of random jitter.")
+    parse_retries: int = Field(
+        1, ge=0, description="Re-asks (bypassing the cache) when an output cannot be parsed."
+    )
+
+
+class JudgeConfig(StrictModel):
+    """How to reach and drive a judge backend."""
+
+    base_url: str | None = Field(
+        None, description="OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1."
+    )
+    api_key_env: str = Field(
+        "OPENAI_API_KEY",
+        description="Name of the environment variable that holds the API key (never the key).",
+    )
+    structured_output: StructuredDialect = Field(
+        "auto",
+        description=(
+            "How a JSON schema is sent: 'json_schema' (OpenAI, vLLM, SGLang), 'json_object' "
+            "(llama.cpp's server: schema enforced as a grammar), 'none' (prompt only, parse "
+            "tolerantly), or 'auto' (json_schema, falling back to json_object and then none "
+            "when the server rejects the dialect)."
+        ),
+    )
+    timeout: float = Field(120.0, gt=0, description="Seconds before one request is abandoned.")
+    max_concurrency: int = Field(
+        16, ge=1, description="Requests in flight against one endpoint (halved on 429)."
+    )
+    temperature: float = Field(0.0, ge=0, description="Sampling temperature of judge calls.")
+    max_tokens: int = Field(1024, ge=1, description="Completion budget of one judge call.")
+    seed: int | None = Field(None, description="Sampling seed sent to servers that accept one.")
+    model_path: str | None = Field(
+        None, description="Local backend: a GGUF file; default the packaged Gemma 3 270M."
+    )
+    n_ctx: int = Field(8192, ge=512, description="Local backend: context window in tokens.")
+    n_threads: int | None = Field(None, description="Local backend: CPU threads (default: all).")
+    tokenizer: str | None = Field(
+        None, description="A local Hugging Face tokenizer directory or tokenizer.json file."
+    )
+
+
+class CacheConfig(StrictModel):
+    """The persistent judge cache."""
+
+    enabled: bool = Field(True, description="Use the cache for reads and writes.")
+    path: str | None = Field(
+        None,
+        description="SQLite file; default $LONGJUDGE_CACHE_DIR or ~/.cache/longjudge/judge.sqlite.",
+    )
+
+
+class RunConfig(StrictModel):
+    """How a job runs over its records."""
+
+    max_examples_in_flight: int = Field(
+        8, ge=1, description="Prompts scored at once (judge concurrency is limited separately)."
+    )
+    retry_unscored: bool = Field(
+        False, description="On resume, score again the candidates that ended unscored."
+    )
+    progress: bool = Field(True, description="Show a progress bar when stderr is a terminal.")
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML mapping; anything else is a ConfigError."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read config {path}: {exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config {path} must be a mapping, not {type(data).__name__}")
+    return data
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Merge ``override`` into a copy of ``base``, recursing into nested mappings."""
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def build_config(model: type[M], *layers: dict[str, Any] | None) -> M:
+    """Validate ``model`` from layered mappings (later layers win); errors name the key."""
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        if layer:
+            merged = deep_merge(merged, layer)
+    try:
+        return model.model_validate(merged)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"invalid {model.__name__}: {problems}") from exc
+
+
+__all__ = [
+    "CacheConfig",
+    "JudgeConfig",
+    "RetryConfig",
+    "RunConfig",
+    "StrictModel",
+    "StructuredDialect",
+    "build_config",
+    "deep_merge",
+    "load_yaml",
+]

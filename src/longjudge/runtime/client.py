@@ -1,0 +1,143 @@
+"""JudgeClient: one backend plus the cache, the retry policy, the limiter and usage accounting.
+
+Scorers never talk to a backend directly. They call :meth:`JudgeClient.complete` with a request,
+the name of their step and a ``parse`` function that turns a response into a typed output or
+raises :class:`~longjudge.errors.ParseError`. Only outputs that parse are cached; an unusable
+output is asked again (bypassing the cache) up to ``parse_retries`` times, then the ParseError
+propagates for the scorer to record as ``unscored``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from ..config import RetryConfig
+from ..errors import ErrorKind, JudgeError, ParseError
+from ..judges.base import Judge, JudgeRequest, JudgeResponse
+from ..types import Usage
+from .cache import JudgeCache, cache_key
+from .limiter import limiter_for
+from .retry import call_with_retry
+from .usage import UsageTracker, estimate_tokens
+
+T = TypeVar("T")
+
+
+class JudgeClient:
+    """Sends judge requests with caching, retries, a concurrency limit and usage counts."""
+
+    def __init__(
+        self,
+        judge: Judge,
+        *,
+        retry: RetryConfig | None = None,
+        cache: JudgeCache | None = None,
+        max_concurrency: int = 16,
+        usage: UsageTracker | None = None,
+        dry_run: bool = False,
+    ) -> None:
+        self.judge = judge
+        self.retry = retry or RetryConfig()
+        self.cache = cache
+        self.max_concurrency = (
+            min(max_concurrency, judge.max_parallel) if judge.max_parallel else max_concurrency
+        )
+        self.usage = usage or UsageTracker()
+        self.dry_run = dry_run
+
+    async def complete(
+        self, request: JudgeRequest, *, step: str, parse: Callable[[JudgeResponse], T]
+    ) -> T:
+        """Return ``parse(response)``, from the cache when possible."""
+        key = cache_key(self.judge.identity(), request.cache_payload())
+        if self.cache is not None:
+            hit = self.cache.get(key)
+            if hit is not None:
+                try:
+                    out = parse(hit)
+                except ParseError:
+                    self.cache.delete(key)  # stored by an older parser: treat as a miss
+                else:
+                    self.usage.record(step, Usage(cache_hits=1))
+                    return out
+        if self.dry_run:
+            return self._dry_run(request, step, parse)
+        last: ParseError | None = None
+        for _ in range(self.retry.parse_retries + 1):
+            response = await self._send(request, step)
+            try:
+                out = parse(response)
+            except ParseError as exc:
+                last = exc
+                self.usage.record(step, Usage(failures=1))
+                continue
+            if self.cache is not None:
+                self.cache.put(key, response)
+            return out
+        assert last is not None
+        raise last
+
+    async def generate(self, request: JudgeRequest, *, step: str) -> JudgeResponse:
+        """A raw, uncached call (sampling): retries, limiter and usage still apply."""
+        return await self._send(request, step)
+
+    async def _send(self, request: JudgeRequest, step: str) -> JudgeResponse:
+        limiter = limiter_for(self.judge.endpoint, self.max_concurrency)
+
+        async def attempt() -> JudgeResponse:
+            async with limiter.slot():
+                try:
+                    response = await self.judge.generate(request)
+                except Exception as exc:
+                    classified = self.judge.classify_error(exc)
+                    if classified is None:
+                        raise  # a bug, not a judge failure: never retried
+                    if classified.kind is ErrorKind.RATE_LIMIT:
+                        limiter.on_rate_limit()
+                    if classified is exc:
+                        raise
+                    raise classified from exc
+            limiter.on_success()
+            return response
+
+        def on_retry(_: BaseException) -> None:
+            self.usage.record(step, Usage(retries=1))
+
+        try:
+            response = await call_with_retry(attempt, self.retry, on_retry)
+        except JudgeError:
+            self.usage.record(step, Usage(failures=1))
+            raise
+        prompt_tokens = response.prompt_tokens or sum(
+            estimate_tokens(m.get("content", "")) for m in request.messages
+        )
+        completion_tokens = response.completion_tokens or sum(
+            estimate_tokens(t) for t in response.texts
+        )
+        self.usage.record(
+            step,
+            Usage(calls=1, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens),
+        )
+        return response
+
+    def _dry_run(
+        self, request: JudgeRequest, step: str, parse: Callable[[JudgeResponse], T]
+    ) -> T:
+        # Counts the call and estimates its tokens; a schema-valid placeholder lets the
+        # scorer go on so that the calls that depend on this one are counted too.
+        from ..testing.schema_fill import fill_schema_json
+
+        text = fill_schema_json(request.schema_ or {"type": "string"}, seed=0)
+        prompt_tokens = sum(estimate_tokens(m.get("content", "")) for m in request.messages)
+        self.usage.record(
+            step,
+            Usage(calls=1, prompt_tokens=prompt_tokens, completion_tokens=estimate_tokens(text)),
+        )
+        return parse(JudgeResponse(texts=[text], model=self.judge.model))
+
+    async def aclose(self) -> None:
+        await self.judge.aclose()
+
+
+__all__ = ["JudgeClient"]

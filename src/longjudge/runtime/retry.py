@@ -1,0 +1,75 @@
+"""The only retry policy in longjudge (tenacity).
+
+Exponential backoff with jitter, at least ``Retry-After`` when the server sent one, bounded in
+attempts and total time. Only classified :class:`RateLimitError` and :class:`TransientJudgeError`
+are retried; fatal judge errors and bugs are raised at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_exponential_jitter,
+)
+
+from ..config import RetryConfig
+from ..errors import ErrorKind, JudgeError
+
+T = TypeVar("T")
+
+
+def is_retryable(exc: BaseException) -> bool:
+    return isinstance(exc, JudgeError) and exc.kind in (ErrorKind.RATE_LIMIT, ErrorKind.TRANSIENT)
+
+
+class _Wait:
+    """Backoff with jitter, raised to the server's Retry-After when it asked for more."""
+
+    def __init__(self, config: RetryConfig) -> None:
+        self._backoff = wait_exponential_jitter(
+            initial=config.initial_backoff, max=config.max_backoff, jitter=config.jitter
+        )
+        self._cap = config.max_backoff
+
+    def __call__(self, state: RetryCallState) -> float:
+        wait = float(self._backoff(state))
+        exc = state.outcome.exception() if state.outcome else None
+        retry_after = getattr(exc, "retry_after", None)
+        if isinstance(retry_after, (int, float)) and retry_after > 0:
+            wait = max(wait, min(float(retry_after), self._cap))
+        return wait
+
+
+async def call_with_retry(
+    func: Callable[[], Awaitable[T]],
+    config: RetryConfig,
+    on_retry: Callable[[BaseException], None] | None = None,
+) -> T:
+    """Await ``func()`` under the policy; the last error is re-raised when it gives up."""
+
+    def before_sleep(state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        if on_retry is not None and exc is not None:
+            on_retry(exc)
+
+    retrying = AsyncRetrying(
+        retry=retry_if_exception(is_retryable),
+        stop=stop_after_attempt(config.max_attempts) | stop_after_delay(config.max_total_seconds),
+        wait=_Wait(config),
+        before_sleep=before_sleep,
+        reraise=True,
+    )
+    async for attempt in retrying:
+        with attempt:
+            return await func()
+    raise AssertionError("unreachable: tenacity either returns or re-raises")
+
+
+__all__ = ["call_with_retry", "is_retryable"]

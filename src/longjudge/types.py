@@ -1,0 +1,177 @@
+"""The records that flow through longjudge.
+
+``Example`` and ``Candidate`` come in; ``DimensionScore`` and ``Reward`` come out of scorers;
+``PreferencePair`` comes out of pair selection. Every score is on 0-10 and every score that
+could not be computed is ``unscored`` with a reason, never a silent 0.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Status = Literal["scored", "unscored"]
+SupportLevel = Literal["full", "partial", "none"]
+
+#: The value of each support level in the faithfulness mean (LongReward: 1 / 0.5 / 0).
+SUPPORT_VALUE: dict[str, float] = {"full": 1.0, "partial": 0.5, "none": 0.0}
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Example(_Record):
+    """One long-context prompt: a context, a query and, optionally, a reference answer."""
+
+    id: str = Field(min_length=1, description="Unique id of the prompt.")
+    context: str = Field(description="The long document(s) the query is about.")
+    query: str = Field(description="The user's question or instruction.")
+    reference: str | None = Field(default=None, description="A reference answer, if known.")
+    meta: dict[str, Any] = Field(default_factory=dict, description="Free metadata, kept as is.")
+
+    @field_validator("context", "query")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value
+
+
+class Candidate(_Record):
+    """One response to an example."""
+
+    id: str = Field(min_length=1, description="Unique id of the candidate.")
+    example_id: str = Field(min_length=1, description="Id of the example it answers.")
+    text: str = Field(description="The response text.")
+    meta: dict[str, Any] = Field(default_factory=dict, description="Sampling parameters etc.")
+
+
+class Usage(_Record):
+    """Judge usage: calls actually sent, tokens, and calls answered from the cache."""
+
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cache_hits: int = 0
+    retries: int = 0
+    failures: int = 0
+
+    def add(self, other: Usage) -> None:
+        """Add ``other`` into this usage in place."""
+        for name in type(self).model_fields:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def __add__(self, other: Usage) -> Usage:
+        out = self.model_copy()
+        out.add(other)
+        return out
+
+
+class Evidence(_Record):
+    """A retrieved window of the context, with its character offsets into the context."""
+
+    chunk_index: int
+    start: int
+    end: int
+    score: float = 0.0
+
+
+class Verdict(_Record):
+    """The judge's verdict on one factual statement (faithfulness)."""
+
+    statement: str
+    support: SupportLevel | None = None
+    value: float | None = Field(default=None, description="1 / 0.5 / 0, or None if unscored.")
+    analysis: str = ""
+    evidence: list[Evidence] = Field(default_factory=list)
+    reason: str | None = Field(default=None, description="Why there is no verdict, if none.")
+
+
+class DimensionScore(_Record):
+    """One dimension of one reward: a 0-10 score, or unscored with a reason."""
+
+    name: str
+    status: Status
+    score: float | None = None
+    reason: str | None = None
+    analysis: str = ""
+    details: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Step outputs: statements and verdicts, key points, logical errors ...",
+    )
+    usage: Usage = Field(default_factory=Usage)
+    prompt_hashes: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DimensionScore:
+        if self.status == "scored":
+            if self.score is None or not 0.0 <= self.score <= 10.0:
+                raise ValueError(f"scored dimension {self.name} needs a score in [0, 10]")
+        elif self.score is not None or not self.reason:
+            raise ValueError(f"unscored dimension {self.name} needs a reason and no score")
+        return self
+
+    @classmethod
+    def scored(cls, name: str, score: float, **kw: Any) -> DimensionScore:
+        return cls(name=name, status="scored", score=score, **kw)
+
+    @classmethod
+    def unscored(cls, name: str, reason: str, **kw: Any) -> DimensionScore:
+        return cls(name=name, status="unscored", score=None, reason=reason, **kw)
+
+
+class Reward(_Record):
+    """The reward of one candidate: a total on 0-10 and its dimensions."""
+
+    example_id: str
+    candidate_id: str
+    method: str
+    status: Status
+    total: float | None = None
+    reason: str | None = None
+    dimensions: dict[str, DimensionScore] = Field(default_factory=dict)
+    usage: Usage = Field(default_factory=Usage)
+    meta: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Reward:
+        if self.status == "scored" and self.total is None:
+            raise ValueError("a scored reward needs a total")
+        if self.status == "unscored" and (self.total is not None or not self.reason):
+            raise ValueError("an unscored reward needs a reason and no total")
+        return self
+
+
+class PreferencePair(_Record):
+    """A chosen and a rejected response to the same example."""
+
+    example_id: str
+    strategy: str
+    chosen_id: str
+    rejected_id: str
+    chosen: str
+    rejected: str
+    chosen_score: float
+    rejected_score: float
+    meta: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def margin(self) -> float:
+        return self.chosen_score - self.rejected_score
+
+
+__all__ = [
+    "SUPPORT_VALUE",
+    "Candidate",
+    "DimensionScore",
+    "Evidence",
+    "Example",
+    "PreferencePair",
+    "Reward",
+    "Status",
+    "SupportLevel",
+    "Usage",
+    "Verdict",
+]
