@@ -98,6 +98,30 @@ class RunConfig(StrictModel):
     progress: bool = Field(True, description="Show a progress bar when stderr is a terminal.")
 
 
+class ScoreConfig(StrictModel):
+    """Everything ``longjudge score`` (and the server and the Ray engine) is driven by.
+
+    The YAML file has one key per field; the method sections are validated by the scorer they
+    belong to (``scorers/longreward/config.py``, ``scorers/s2l.py``).
+    """
+
+    judge: JudgeConfig = Field(default_factory=JudgeConfig, description="The judge backend.")
+    cache: CacheConfig = Field(default_factory=CacheConfig, description="The judge cache.")
+    retry: RetryConfig = Field(default_factory=RetryConfig, description="The retry policy.")
+    run: RunConfig = Field(default_factory=RunConfig, description="Concurrency and resume.")
+    longreward: dict[str, Any] = Field(
+        default_factory=dict, description="LongRewardConfig fields (method longreward)."
+    )
+    s2l: dict[str, Any] = Field(default_factory=dict, description="S2LConfig fields (method s2l).")
+    example_fields: dict[str, Any] = Field(
+        default_factory=dict, description="Field mapping of the examples file (io.ExampleFields)."
+    )
+    candidate_fields: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Field mapping of the responses file (io.CandidateFields).",
+    )
+
+
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -146,6 +170,7 @@ __all__ = [
     "JudgeConfig",
     "RetryConfig",
     "RunConfig",
+    "ScoreConfig",
     "StrictModel",
     "StructuredDialect",
     "build_config",

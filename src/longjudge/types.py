@@ -132,8 +132,18 @@ class Reward(_Record):
     total: float | None = None
     reason: str | None = None
     dimensions: dict[str, DimensionScore] = Field(default_factory=dict)
+    excluded: str | None = Field(
+        default=None,
+        description="Why a scored candidate must never be chosen (e.g. outside the S2L trust "
+        "region); None when it may be.",
+    )
     usage: Usage = Field(default_factory=Usage)
     meta: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def selectable(self) -> bool:
+        """Scored and not excluded: the only rewards pair and best-of-N selection may use."""
+        return self.status == "scored" and self.excluded is None
 
     @model_validator(mode="after")
     def _consistent(self) -> Reward:

@@ -10,6 +10,7 @@ from .app import app, console
 
 # Importing a command module registers its commands on `app`.
 from . import judges as _judges  # noqa: E402,F401
+from . import score as _score  # noqa: E402,F401
 
 
 def main() -> None:

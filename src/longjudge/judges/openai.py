@@ -50,8 +50,8 @@ class OpenAIJudge(Judge):
         self._sdk = openai_sdk
         self.base_url = (config.base_url or os.environ.get("OPENAI_BASE_URL") or "").rstrip("/")
         self._api_key = os.environ.get(config.api_key_env, "")
-        self.dialect = "json_schema" if config.structured_output == "auto" else (
-            config.structured_output
+        self.dialect: str = (
+            "json_schema" if config.structured_output == "auto" else config.structured_output
         )
         self._auto = config.structured_output == "auto"
         self._client = openai_sdk.AsyncOpenAI(

@@ -52,7 +52,7 @@ def data_block(label: str, text: str) -> str:
 @lru_cache(maxsize=None)
 def load_template(name: str, lang: Language) -> tuple[str, str, str]:
     """Return (system, user, sha256) of ``templates/<name>.<lang>.txt``."""
-    path = files("longjudge.prompts").joinpath("templates", f"{name}.{lang}.txt")
+    path = files("longjudge.prompts").joinpath("templates").joinpath(f"{name}.{lang}.txt")
     try:
         raw = path.read_text(encoding="utf-8")
     except (FileNotFoundError, OSError) as exc:
@@ -104,11 +104,20 @@ def extract_json(text: str) -> Any:
 class Prompt(Generic[Out]):
     """One judge step: a template per language, an output model, rendering and parsing."""
 
-    def __init__(self, name: str, output: type[Out], *, max_tokens: int = 1024) -> None:
+    def __init__(
+        self,
+        name: str,
+        output: type[Out],
+        *,
+        max_tokens: int = 1024,
+        max_chars: dict[str, int] | None = None,
+    ) -> None:
         self.name = name
         self.output = output
         self.max_tokens = max_tokens
         self.schema: dict[str, Any] = output.model_json_schema()
+        if max_chars:
+            _limit_strings(self.schema, max_chars)
 
     def hash(self, lang: Language) -> str:
         """A short hash of the template and the output schema, stored with every result."""
@@ -124,7 +133,10 @@ class Prompt(Generic[Out]):
         temperature: float = 0.0,
         max_tokens: int | None = None,
         seed: int | None = None,
+        schema: dict[str, Any] | None = None,
     ) -> JudgeRequest:
+        """Render the messages; ``schema`` replaces the output model's for this request only
+        (a batch-specific schema), validation still uses the output model."""
         system, user, _ = load_template(self.name, lang)
         messages: list[dict[str, str]] = []
         if system:
@@ -132,7 +144,7 @@ class Prompt(Generic[Out]):
         messages.append({"role": "user", "content": render(user, values)})
         return JudgeRequest(
             messages=tuple(messages),
-            schema=self.schema,
+            schema=schema or self.schema,
             schema_name=self.name.replace(".", "_"),
             temperature=temperature,
             max_tokens=max_tokens or self.max_tokens,
@@ -156,6 +168,18 @@ class Prompt(Generic[Out]):
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"]) or "<root>"
             raise ParseError("schema_invalid", f"{where}: {first['msg']}") from exc
+
+
+def _limit_strings(schema: dict[str, Any], max_chars: dict[str, int]) -> None:
+    """Set ``maxLength`` on the named string fields, wherever they are in the schema.
+
+    A generation bound for grammar-constrained backends (a small model can otherwise write
+    an analysis until the token budget runs out); validation does not enforce it.
+    """
+    for node in [schema, *schema.get("$defs", {}).values()]:
+        for name, prop in node.get("properties", {}).items():
+            if name in max_chars and prop.get("type") == "string":
+                prop["maxLength"] = max_chars[name]
 
 
 __all__ = [

@@ -9,7 +9,9 @@ propagates for the scorer to record as ``unscored``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TypeVar
 
 from ..config import RetryConfig
@@ -22,6 +24,8 @@ from .retry import call_with_retry
 from .usage import UsageTracker, estimate_tokens
 
 T = TypeVar("T")
+
+_EXTRA_USAGE: ContextVar[tuple[UsageTracker, ...]] = ContextVar("_EXTRA_USAGE", default=())
 
 
 class JudgeClient:
@@ -36,8 +40,13 @@ class JudgeClient:
         max_concurrency: int = 16,
         usage: UsageTracker | None = None,
         dry_run: bool = False,
+        temperature: float = 0.0,
+        seed: int | None = None,
     ) -> None:
         self.judge = judge
+        #: Sampling defaults that scorers put into their requests.
+        self.temperature = temperature
+        self.seed = seed
         self.retry = retry or RetryConfig()
         self.cache = cache
         self.max_concurrency = (
@@ -47,9 +56,21 @@ class JudgeClient:
         self.dry_run = dry_run
 
     async def complete(
-        self, request: JudgeRequest, *, step: str, parse: Callable[[JudgeResponse], T]
+        self,
+        request: JudgeRequest,
+        *,
+        step: str,
+        parse: Callable[[JudgeResponse], T],
+        usage: UsageTracker | None = None,
     ) -> T:
-        """Return ``parse(response)``, from the cache when possible."""
+        """Return ``parse(response)``, from the cache when possible.
+
+        Usage is counted in the client's tracker and, when given, in ``usage`` too (a scorer's
+        per-dimension account).
+        """
+        if usage is not None:
+            with self._also_counting(usage):
+                return await self.complete(request, step=step, parse=parse)
         key = cache_key(self.judge.identity(), request.cache_payload())
         if self.cache is not None:
             hit = self.cache.get(key)
@@ -59,7 +80,7 @@ class JudgeClient:
                 except ParseError:
                     self.cache.delete(key)  # stored by an older parser: treat as a miss
                 else:
-                    self.usage.record(step, Usage(cache_hits=1))
+                    self._record(step, Usage(cache_hits=1))
                     return out
         if self.dry_run:
             return self._dry_run(request, step, parse)
@@ -70,13 +91,28 @@ class JudgeClient:
                 out = parse(response)
             except ParseError as exc:
                 last = exc
-                self.usage.record(step, Usage(failures=1))
+                self._record(step, Usage(failures=1))
                 continue
             if self.cache is not None:
                 self.cache.put(key, response)
             return out
         assert last is not None
         raise last
+
+    @contextmanager
+    def _also_counting(self, extra: UsageTracker) -> Iterator[None]:
+        # Each asyncio task has its own copy of the context variable, so concurrent calls
+        # count into their own trackers.
+        token = _EXTRA_USAGE.set((*_EXTRA_USAGE.get(), extra))
+        try:
+            yield
+        finally:
+            _EXTRA_USAGE.reset(token)
+
+    def _record(self, step: str, usage: Usage) -> None:
+        self.usage.record(step, usage)
+        for extra in _EXTRA_USAGE.get():
+            extra.record(step, usage)
 
     async def generate(self, request: JudgeRequest, *, step: str) -> JudgeResponse:
         """A raw, uncached call (sampling): retries, limiter and usage still apply."""
@@ -102,12 +138,12 @@ class JudgeClient:
             return response
 
         def on_retry(_: BaseException) -> None:
-            self.usage.record(step, Usage(retries=1))
+            self._record(step, Usage(retries=1))
 
         try:
             response = await call_with_retry(attempt, self.retry, on_retry)
         except JudgeError:
-            self.usage.record(step, Usage(failures=1))
+            self._record(step, Usage(failures=1))
             raise
         prompt_tokens = response.prompt_tokens or sum(
             estimate_tokens(m.get("content", "")) for m in request.messages
@@ -115,7 +151,7 @@ class JudgeClient:
         completion_tokens = response.completion_tokens or sum(
             estimate_tokens(t) for t in response.texts
         )
-        self.usage.record(
+        self._record(
             step,
             Usage(calls=1, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens),
         )
@@ -130,7 +166,7 @@ class JudgeClient:
 
         text = fill_schema_json(request.schema_ or {"type": "string"}, seed=0)
         prompt_tokens = sum(estimate_tokens(m.get("content", "")) for m in request.messages)
-        self.usage.record(
+        self._record(
             step,
             Usage(calls=1, prompt_tokens=prompt_tokens, completion_tokens=estimate_tokens(text)),
         )

@@ -46,11 +46,11 @@ def _fill(schema: dict[str, Any], defs: dict[str, Any], rng: random.Random, dept
         count = rng.randint(low, high) if depth < 6 else low
         return [_fill(schema.get("items", {}), defs, rng, depth + 1) for _ in range(count)]
     if kind == "integer":
-        low = int(schema.get("minimum", 0))
-        return rng.randint(low, int(schema.get("maximum", low + 10)))
+        first = int(schema.get("minimum", 0))
+        return rng.randint(first, int(schema.get("maximum", first + 10)))
     if kind == "number":
-        low = float(schema.get("minimum", 0.0))
-        return round(rng.uniform(low, float(schema.get("maximum", low + 10.0))), 2)
+        start = float(schema.get("minimum", 0.0))
+        return round(rng.uniform(start, float(schema.get("maximum", start + 10.0))), 2)
     if kind == "boolean":
         return rng.random() < 0.5
     if kind == "null":

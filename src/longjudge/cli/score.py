@@ -1,0 +1,132 @@
+"""``longjudge score``: score responses with LongReward or S2L-RM into a run directory."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional
+
+import typer
+from rich.table import Table
+
+from ..config import ScoreConfig, build_config, load_yaml
+from ..runtime.rundir import RunDir
+from ..types import Reward
+from .app import app, console, out
+
+if TYPE_CHECKING:
+    from ..runtime.job import JobOutcome
+
+#: Exit code when the job finished but some records were bad or some candidates unscored.
+EXIT_PARTIAL = 3
+
+
+def _overrides(**flags: Any) -> dict[str, Any]:
+    layer: dict[str, Any] = {}
+    for dotted, value in flags.items():
+        if value is None:
+            continue
+        node = layer
+        *parents, leaf = dotted.split("__")
+        for parent in parents:
+            node = node.setdefault(parent, {})
+        node[leaf] = value
+    return layer
+
+
+@app.command("score")
+def score(
+    input: Path = typer.Argument(..., help="Examples: JSONL, Parquet or a saved HF dataset."),
+    responses: Path = typer.Option(..., "--responses", "-r", help="Candidates to score."),
+    judge: str = typer.Option("local/gemma-3-270m", "--judge", "-j", help="Judge spec."),
+    base_url: Optional[str] = typer.Option(None, "--base-url", help="OpenAI-compatible URL."),
+    method: str = typer.Option("longreward", "--method", "-m", help="longreward or s2l."),
+    rm: Optional[str] = typer.Option(None, "--rm", help="S2L reward model: hf/PATH or http/URL."),
+    variant: Optional[str] = typer.Option(None, "--variant", help="S2L: r(q,y), +ref, +ref+trust."),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML config file."),
+    out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Run directory."),
+    concurrency: Optional[int] = typer.Option(None, "--concurrency", help="Judge requests in flight."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write the cache."),
+    retry_unscored: bool = typer.Option(False, "--retry-unscored", help="Re-score unscored ones."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Count calls and tokens; call nothing."),
+) -> None:
+    """Score every response of INPUT's examples; resumes when --out already holds results."""
+    from ..runtime.job import ScoreJob, run_job_sync  # the scorers' imports, only when used
+
+    flags = _overrides(
+        judge__base_url=base_url,
+        judge__max_concurrency=concurrency,
+        cache__enabled=False if no_cache else None,
+        run__retry_unscored=True if retry_unscored else None,
+        s2l__rm=rm,
+        s2l__variant=variant,
+    )
+    cfg = build_config(ScoreConfig, load_yaml(config) if config else None, flags)
+    if out_dir is None and not dry_run:
+        out_dir = Path("runs") / time.strftime("%Y%m%d-%H%M%S")
+    job = ScoreJob(input, responses, judge, method, cfg, out_dir, dry_run)
+    outcome = run_job_sync(job)
+    if dry_run:
+        _print_dry_run(outcome)
+        return
+    assert out_dir is not None
+    _print_results(RunDir(out_dir), outcome, out_dir)
+    if outcome.input_errors or outcome.result.unscored or outcome.result.failed_groups:
+        raise typer.Exit(EXIT_PARTIAL)
+
+
+def _fmt(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}"
+
+
+def rewards_table(rewards: list[Reward]) -> Table:
+    """One row per candidate: dimension scores and total, best and worst of each prompt marked."""
+    dims: list[str] = []
+    for reward in rewards:
+        dims += [d for d in reward.dimensions if d not in dims]
+    table = Table("example", "candidate", *dims, "total", "status", "")
+    by_example: dict[str, list[Reward]] = {}
+    for reward in rewards:
+        by_example.setdefault(reward.example_id, []).append(reward)
+    for example_id, group in by_example.items():
+        picks = [r for r in group if r.selectable and r.total is not None]
+        best = max(picks, key=lambda r: r.total or 0.0) if len(picks) > 1 else None
+        worst = min(picks, key=lambda r: r.total or 0.0) if len(picks) > 1 else None
+        for r in group:
+            mark = ""
+            if best is not None and worst is not None and best.total != worst.total:
+                mark = "best" if r is best else "worst" if r is worst else ""
+            cells = [_fmt(r.dimensions[d].score) if d in r.dimensions else "" for d in dims]
+            status = r.status if r.status == "scored" else f"unscored ({(r.reason or '')[:40]})"
+            table.add_row(example_id, r.candidate_id, *cells, _fmt(r.total), status, mark)
+    return table
+
+
+def _print_results(rundir: RunDir, outcome: JobOutcome, out_dir: Path) -> None:
+    out.print(rewards_table(rundir.rewards()))
+    result = outcome.result
+    total = outcome.usage["total"]
+    console.print(
+        f"scored {result.scored}, unscored {result.unscored}, already done {result.skipped}, "
+        f"bad input records {len(outcome.input_errors)}; judge calls {total['calls']}, "
+        f"cache hits {total['cache_hits']}, tokens {total['prompt_tokens']:,} in / "
+        f"{total['completion_tokens']:,} out; {result.seconds:.1f} s"
+    )
+    if result.unscored_reasons:
+        console.print(f"unscored by reason: {result.unscored_reasons}")
+    console.print(f"results: {out_dir / 'rewards.jsonl'} (errors: {out_dir / 'errors.jsonl'})")
+
+
+def _print_dry_run(outcome: JobOutcome) -> None:
+    table = Table("step", "judge calls", "prompt tokens (est.)", "completion tokens (est.)")
+    for step, usage in outcome.usage["steps"].items():
+        table.add_row(step, str(usage["calls"]), f"{usage['prompt_tokens']:,}",
+                      f"{usage['completion_tokens']:,}")
+    total = outcome.usage["total"]
+    table.add_row("total", str(total["calls"]), f"{total['prompt_tokens']:,}",
+                  f"{total['completion_tokens']:,}")
+    out.print(table)
+    console.print(
+        "dry run: no judge was called; cached requests count as free, and completion tokens "
+        "and statement counts are placeholders (characters / 4 of schema-valid fillers)."
+    )

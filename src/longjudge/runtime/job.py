@@ -1,0 +1,128 @@
+"""A scoring job end to end: read inputs, build judge, client and scorer, run, record.
+
+``longjudge score`` is a thin shell over :func:`run_job`; the reward server and the Ray engine
+reuse :func:`build_client` and :func:`build_job_scorer`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..config import ScoreConfig, build_config
+from ..io import CandidateFields, ExampleFields, group_candidates, read_candidates, read_examples
+from ..judges.registry import create_judge
+from ..scorers.base import Scorer
+from ..scorers.registry import build_scorer
+from .cache import JudgeCache
+from .client import JudgeClient
+from .rundir import RunDir
+from .runner import Group, RunResult, run_scoring
+
+
+@dataclass
+class ScoreJob:
+    """What to score, with what, and where the results go."""
+
+    input: Path
+    responses: Path
+    judge: str
+    method: str = "longreward"
+    config: ScoreConfig = field(default_factory=ScoreConfig)
+    out: Path | None = None
+    dry_run: bool = False
+
+
+@dataclass
+class JobOutcome:
+    result: RunResult
+    usage: dict[str, Any]
+    input_errors: list[dict[str, Any]]
+    groups: int
+
+
+def build_client(spec: str, config: ScoreConfig, *, dry_run: bool = False) -> JudgeClient:
+    """The judge named by ``spec`` behind the cache, retry policy and limiter of ``config``."""
+    judge = create_judge(spec, config.judge)
+    cache = JudgeCache(config.cache.path) if config.cache.enabled else None
+    return JudgeClient(
+        judge,
+        retry=config.retry,
+        cache=cache,
+        max_concurrency=config.judge.max_concurrency,
+        dry_run=dry_run,
+        temperature=config.judge.temperature,
+        seed=config.judge.seed,
+    )
+
+
+def build_job_scorer(method: str, client: JudgeClient, config: ScoreConfig) -> Scorer:
+    section = config.longreward if method == "longreward" else config.s2l
+    return build_scorer(method, client, section)
+
+
+def load_groups(job: ScoreJob) -> tuple[list[Group], list[dict[str, Any]]]:
+    """Examples grouped with their candidates, and every bad record as an error dict."""
+    examples = read_examples(job.input, build_config(ExampleFields, job.config.example_fields))
+    candidates = read_candidates(
+        job.responses, build_config(CandidateFields, job.config.candidate_fields)
+    )
+    groups, orphans = group_candidates(examples.records, candidates.records)
+    errors = [
+        {"kind": "input", **e.to_dict()}
+        for e in [*examples.errors, *candidates.errors, *orphans]
+    ]
+    return [(e, c) for e, c in groups], errors
+
+
+def resolved_config(job: ScoreJob, scorer: Scorer) -> dict[str, Any]:
+    """The config written to the run directory: everything but secrets (only the key's
+    variable name is part of the config, never its value)."""
+    return {
+        "input": str(job.input),
+        "responses": str(job.responses),
+        "judge_spec": job.judge,
+        **scorer.describe(),
+        **job.config.model_dump(mode="json", exclude={"longreward", "s2l"}),
+    }
+
+
+async def run_job(job: ScoreJob) -> JobOutcome:
+    """Score ``job``; with ``dry_run`` nothing is written and no judge is called."""
+    groups, input_errors = load_groups(job)
+    client = build_client(job.judge, job.config, dry_run=job.dry_run)
+    try:
+        scorer = build_job_scorer(job.method, client, job.config)
+        rundir = None if job.dry_run or job.out is None else RunDir(job.out)
+        if rundir is not None:
+            rundir.write_config(resolved_config(job, scorer))
+            known = {(e["source"], e.get("line"), e.get("reason")) for e in rundir.errors()}
+            for error in input_errors:
+                if (error["source"], error.get("line"), error.get("reason")) not in known:
+                    rundir.append_error(error)
+        result = await run_scoring(scorer, groups, rundir, job.config.run)
+        usage = client.usage.to_dict()
+        if rundir is not None:
+            rundir.add_invocation(
+                {
+                    "judge": job.judge,
+                    "method": job.method,
+                    **result.to_dict(),
+                    "input_errors": len(input_errors),
+                    "usage": usage,
+                }
+            )
+    finally:
+        await client.aclose()
+        if client.cache is not None:
+            client.cache.close()
+    return JobOutcome(result, usage, input_errors, len(groups))
+
+
+def run_job_sync(job: ScoreJob) -> JobOutcome:
+    return asyncio.run(run_job(job))
+
+
+__all__ = ["JobOutcome", "ScoreJob", "build_client", "build_job_scorer", "run_job", "run_job_sync"]

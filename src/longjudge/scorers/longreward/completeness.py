@@ -1,0 +1,100 @@
+"""Completeness: key points per 4,096-token window (once per prompt), then coverage per response.
+
+``extract_key_points`` runs once per (context, query) and is shared by every candidate: the
+scorer starts it in ``prepare`` and each candidate awaits the same result. A window whose
+extraction fails is recorded; the dimension is unscored only when no window gave a usable answer
+or no key point was found at all (coverage of nothing cannot be graded).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from ...prompts.base import data_block
+from ...types import Candidate, DimensionScore, Example
+from .steps import StepContext, StepFailed, answer_block, question_block
+
+NAME = "completeness"
+MAX_POINTS_PER_WINDOW = 12
+
+
+@dataclass
+class KeyPoints:
+    """The key points of one prompt, gathered window by window."""
+
+    points: list[str] = field(default_factory=list)
+    windows: int = 0
+    failed: list[str] = field(default_factory=list)
+    hashes: dict[str, str] = field(default_factory=dict)
+
+
+async def extract_key_points(ctx: StepContext, example: Example, windows: list[str]) -> KeyPoints:
+    """Ask the judge for the query-relevant points of every window, concurrently."""
+
+    async def one(index: int, text: str) -> list[str]:
+        values = {
+            "part": str(index + 1),
+            "parts": str(len(windows)),
+            "max_points": str(MAX_POINTS_PER_WINDOW),
+            "question": question_block(example.query),
+            "document_part": data_block("DOCUMENT PART", text),
+        }
+        out = await ctx.ask(f"{NAME}.extract", ctx.prompts.key_points, values)
+        return [p.strip() for p in out.key_points if p.strip()]
+
+    results = await asyncio.gather(
+        *(one(i, w) for i, w in enumerate(windows)), return_exceptions=True
+    )
+    found = KeyPoints(windows=len(windows), hashes=dict(ctx.hashes))
+    seen: set[str] = set()
+    for result in results:
+        if isinstance(result, StepFailed):
+            found.failed.append(result.reason)
+        elif isinstance(result, BaseException):
+            raise result
+        else:
+            for point in result:
+                if point.lower() not in seen:
+                    seen.add(point.lower())
+                    found.points.append(point)
+    return found
+
+
+async def score_completeness(
+    ctx: StepContext, example: Example, candidate: Candidate, key_points: KeyPoints
+) -> DimensionScore:
+    """Grade how much of the shared key points the response covers."""
+    details = {
+        "key_points": key_points.points,
+        "windows": key_points.windows,
+        "failed_windows": key_points.failed,
+    }
+    ctx.hashes.update(key_points.hashes)
+    if key_points.failed and len(key_points.failed) == key_points.windows:
+        reason = f"key point extraction failed in every window: {key_points.failed[0]}"
+        return DimensionScore.unscored(NAME, reason, details=details, prompt_hashes=ctx.hashes)
+    if not key_points.points:
+        return DimensionScore.unscored(
+            NAME, "no_key_points: the judge found nothing in the context that the question needs",
+            details=details, prompt_hashes=ctx.hashes,
+        )
+    listing = "\n".join(f"{i + 1}. {p}" for i, p in enumerate(key_points.points))
+    values = {
+        "question": question_block(example.query),
+        "key_points": data_block("KEY POINTS", listing),
+        "answer": answer_block(candidate.text),
+    }
+    try:
+        out = await ctx.ask(f"{NAME}.coverage", ctx.prompts.coverage, values)
+    except StepFailed as exc:
+        return DimensionScore.unscored(
+            NAME, exc.reason, details=details, usage=ctx.usage.total(), prompt_hashes=ctx.hashes
+        )
+    return DimensionScore.scored(
+        NAME, float(out.score), analysis=out.analysis, details=details,
+        usage=ctx.usage.total(), prompt_hashes=ctx.hashes,
+    )
+
+
+__all__ = ["KeyPoints", "extract_key_points", "score_completeness"]

@@ -1,0 +1,135 @@
+"""The LongReward scorer: four dimensions, combined into a weighted mean on 0-10.
+
+Per prompt (``prepare``, once, shared by all candidates): the language, the evidence index over
+the context's small windows, and the completeness key points over its large windows (started as
+a task so that candidates' other dimensions run meanwhile). Per candidate: the switched-on
+dimensions run concurrently and are combined by :func:`combine`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from ...prompts.base import Language, detect_language
+from ...retrieval import EvidenceIndex
+from ...runtime.client import JudgeClient
+from ...text import get_tokenizer, token_windows
+from ...types import Candidate, DimensionScore, Example, Reward, Usage
+from ..base import Scorer
+from .completeness import KeyPoints, extract_key_points, score_completeness
+from .config import LongRewardConfig
+from .direct import score_direct
+from .faithfulness import score_faithfulness
+from .steps import Prompts, StepContext
+
+
+@dataclass
+class Prepared:
+    """What one prompt shares across its candidates."""
+
+    language: Language
+    index: EvidenceIndex | None
+    key_points: asyncio.Task[KeyPoints] | None
+
+
+def combine(
+    dimensions: dict[str, DimensionScore], config: LongRewardConfig
+) -> tuple[float | None, str | None]:
+    """(total, reason): the weighted mean, or None and why the reward is unscored."""
+    unscored = [d for d in dimensions.values() if d.status == "unscored"]
+    scored = [d for d in dimensions.values() if d.status == "scored" and d.score is not None]
+    if unscored and (not config.renormalize or not scored):
+        return None, "; ".join(f"{d.name} unscored: {d.reason}" for d in unscored)
+    weight = sum(config.weights[d.name] for d in scored)  # type: ignore[index]
+    total = sum(config.weights[d.name] * d.score for d in scored)  # type: ignore[index,misc]
+    return total / weight, None
+
+
+class LongReward(Scorer):
+    """LongReward (helpfulness, logicality, faithfulness, completeness) with an LLM judge."""
+
+    method = "longreward"
+
+    def __init__(self, client: JudgeClient, config: LongRewardConfig | None = None) -> None:
+        super().__init__(client)
+        self.config = config or LongRewardConfig()
+        self.prompts = Prompts.build(self.config)
+        self.tokenizer = get_tokenizer(self.config.tokenizer, judge=client.judge)
+
+    def describe(self) -> dict[str, Any]:
+        return {"method": self.method, "longreward": self.config.model_dump(mode="json")}
+
+    def _context(self, language: Language) -> StepContext:
+        return StepContext(self.client, self.prompts, self.config, language)
+
+    def _language(self, example: Example) -> Language:
+        if self.config.language != "auto":
+            return self.config.language
+        return detect_language(example.query, example.context)
+
+    async def prepare(self, example: Example) -> Prepared:
+        language = self._language(example)
+        dims = self.config.dimensions
+        index = None
+        if "faithfulness" in dims:
+            index = await asyncio.to_thread(
+                EvidenceIndex.build, example.context, self.config.retrieval, self.tokenizer
+            )
+        task = None
+        if "completeness" in dims:
+            windows = [
+                w.text
+                for w in token_windows(
+                    example.context, self.config.completeness_window_tokens, self.tokenizer
+                )
+            ]
+            task = asyncio.ensure_future(
+                extract_key_points(self._context(language), example, windows)
+            )
+        return Prepared(language, index, task)
+
+    async def score_candidate(
+        self, example: Example, candidate: Candidate, prepared: Any
+    ) -> Reward:
+        assert isinstance(prepared, Prepared)
+        lang = prepared.language
+
+        async def run(name: str) -> DimensionScore:
+            ctx = self._context(lang)
+            if name == "faithfulness":
+                assert prepared.index is not None
+                return await score_faithfulness(ctx, example, candidate, prepared.index)
+            if name == "completeness":
+                assert prepared.key_points is not None
+                return await score_completeness(
+                    ctx, example, candidate, await asyncio.shield(prepared.key_points)
+                )
+            return await score_direct(ctx, name, example, candidate)
+
+        results = await asyncio.gather(*(run(d) for d in self.config.dimensions))
+        dimensions = {d.name: d for d in results}
+        total, reason = combine(dimensions, self.config)
+        usage = sum((d.usage for d in results), start=Usage())
+        meta: dict[str, Any] = {
+            "weights": {d: self.config.weights[d] for d in self.config.dimensions},
+            "language": lang,
+        }
+        dropped = [d.name for d in results if d.status == "unscored"]
+        if total is not None and dropped:
+            meta["renormalized_without"] = dropped
+        return Reward(
+            example_id=example.id,
+            candidate_id=candidate.id,
+            method=self.method,
+            status="scored" if total is not None else "unscored",
+            total=total,
+            reason=reason,
+            dimensions=dimensions,
+            usage=usage,
+            meta=meta,
+        )
+
+
+__all__ = ["LongReward", "Prepared", "combine"]

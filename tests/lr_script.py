@@ -1,0 +1,71 @@
+"""A scripted LongReward judge for the mock backend: answers each step by its schema name."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from longjudge.judges.base import JudgeRequest
+
+SUPPORT_BY_WORD = {"FULL": "full", "PART": "partial", "NONE": "none"}
+
+
+@dataclass
+class LRScript:
+    """Deterministic answers; every knob can be changed per test."""
+
+    helpfulness: int = 7
+    logicality: int = 8
+    coverage: int = 6
+    statements: Callable[[str], list[str]] | None = None
+    key_points: list[str] = field(default_factory=lambda: ["point one", "point two"])
+    support: Callable[[str], str] = lambda s: next(
+        (v for k, v in SUPPORT_BY_WORD.items() if k in s), "full"
+    )
+    broken: set[str] = field(default_factory=set)
+    calls: dict[str, int] = field(default_factory=dict)
+
+    def __call__(self, request: JudgeRequest) -> str:
+        name = request.schema_name
+        self.calls[name] = self.calls.get(name, 0) + 1
+        if name in self.broken:
+            return "not json at all"
+        user = request.messages[-1]["content"]
+        if name == "lr_helpfulness":
+            return json.dumps({"analysis": "fine", "score": self.helpfulness})
+        if name == "lr_logicality":
+            return json.dumps({"errors": [], "analysis": "ok", "score": self.logicality})
+        if name == "lr_coverage":
+            return json.dumps({"analysis": "covers some", "score": self.coverage})
+        if name == "lr_keypoints":
+            return json.dumps({"key_points": self.key_points})
+        if name == "lr_statements":
+            answer = _block(user, "ANSWER")
+            split = self.statements or _sentences
+            return json.dumps({"statements": split(answer)})
+        if name == "lr_support":
+            statement = _block(user, "STATEMENT")
+            return json.dumps({"analysis": "checked", "support": self.support(statement)})
+        if name == "lr_support_batch":
+            listing = _block(user, "STATEMENTS")
+            verdicts = {}
+            for line in listing.splitlines():
+                match = re.match(r"(\d+)\. (.*) \(excerpts: .*\)$", line)
+                if match:
+                    verdicts[match.group(1)] = {
+                        "analysis": "checked", "support": self.support(match.group(2))
+                    }
+            return json.dumps({"verdicts": verdicts})
+        raise AssertionError(f"unexpected step {name}")
+
+
+def _block(text: str, label: str) -> str:
+    match = re.search(rf"<<<{label} (\w+)>>>\n(.*?)\n<<<END {label} \1>>>", text, re.S)
+    assert match, f"no {label} block"
+    return match.group(2)
+
+
+def _sentences(text: str) -> list[str]:
+    return [s.strip() + "." for s in text.split(".") if s.strip()]
