@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from ..config import ScoreConfig, build_config
 from ..io import CandidateFields, ExampleFields, group_candidates, read_candidates, read_examples
@@ -33,6 +33,10 @@ class ScoreJob:
     config: ScoreConfig = field(default_factory=ScoreConfig)
     out: Path | None = None
     dry_run: bool = False
+    #: ``local`` (one process) or ``ray`` (prompts spread over Ray actors; needs ``out``).
+    engine: Literal["local", "ray"] = "local"
+    #: Ray cluster address for ``engine="ray"``; None: $RAY_ADDRESS, else a local instance.
+    ray_address: str | None = None
 
 
 @dataclass
@@ -69,7 +73,7 @@ def load_groups(job: ScoreJob) -> tuple[list[Group], list[dict[str, Any]]]:
     candidates = read_candidates(
         job.responses, build_config(CandidateFields, job.config.candidate_fields)
     )
-    groups, orphans = group_candidates(examples.records, candidates.records)
+    groups, orphans = group_candidates(examples.records, candidates)
     errors = [
         {"kind": "input", **e.to_dict()}
         for e in [*examples.errors, *candidates.errors, *orphans]
@@ -77,31 +81,43 @@ def load_groups(job: ScoreJob) -> tuple[list[Group], list[dict[str, Any]]]:
     return [(e, c) for e, c in groups], errors
 
 
-def resolved_config(job: ScoreJob, scorer: Scorer) -> dict[str, Any]:
+def resolved_config(job: ScoreJob, described: dict[str, Any]) -> dict[str, Any]:
     """The config written to the run directory: everything but secrets (only the key's
-    variable name is part of the config, never its value)."""
+    variable name is part of the config, never its value). ``described`` is the scorer's
+    :meth:`~longjudge.scorers.base.Scorer.describe`."""
     return {
         "input": str(job.input),
         "responses": str(job.responses),
         "judge_spec": job.judge,
-        **scorer.describe(),
+        **described,
         **job.config.model_dump(mode="json", exclude={"longreward", "s2l"}),
     }
 
 
+def start_rundir(
+    rundir: RunDir, job: ScoreJob, described: dict[str, Any], input_errors: list[dict[str, Any]]
+) -> None:
+    """Write the resolved config and the input errors not recorded by an earlier invocation."""
+    rundir.write_config(resolved_config(job, described))
+    known = {(e["source"], e.get("line"), e.get("reason")) for e in rundir.errors()}
+    for error in input_errors:
+        if (error["source"], error.get("line"), error.get("reason")) not in known:
+            rundir.append_error(error)
+
+
 async def run_job(job: ScoreJob) -> JobOutcome:
     """Score ``job``; with ``dry_run`` nothing is written and no judge is called."""
+    if job.engine == "ray" and not job.dry_run:
+        from ..distributed.ray_engine import run_ray_job
+
+        return await asyncio.to_thread(run_ray_job, job)
     groups, input_errors = load_groups(job)
     client = build_client(job.judge, job.config, dry_run=job.dry_run)
     try:
         scorer = build_job_scorer(job.method, client, job.config)
         rundir = None if job.dry_run or job.out is None else RunDir(job.out)
         if rundir is not None:
-            rundir.write_config(resolved_config(job, scorer))
-            known = {(e["source"], e.get("line"), e.get("reason")) for e in rundir.errors()}
-            for error in input_errors:
-                if (error["source"], error.get("line"), error.get("reason")) not in known:
-                    rundir.append_error(error)
+            start_rundir(rundir, job, scorer.describe(), input_errors)
         result = await run_scoring(scorer, groups, rundir, job.config.run)
         usage = client.usage.to_dict()
         if rundir is not None:
