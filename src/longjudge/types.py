@@ -69,6 +69,18 @@ class Usage(_Record):
         return out
 
 
+class Chunk(BaseModel):
+    """A window of a text: ``text == source[start:end]``; windows of one text are contiguous."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    index: int = Field(ge=0, description="Position of the window in its text (0-based).")
+    start: int = Field(ge=0, description="Character offset of the window's first character.")
+    end: int = Field(ge=0, description="Character offset just past the window's last character.")
+    text: str = Field(description="The window's text.")
+    n_tokens: int = Field(ge=0, description="Tokens in the window, by the tokenizer that cut it.")
+
+
 class Evidence(_Record):
     """A retrieved window of the context, with its character offsets into the context."""
 
@@ -175,6 +187,7 @@ class PreferencePair(_Record):
 __all__ = [
     "SUPPORT_VALUE",
     "Candidate",
+    "Chunk",
     "DimensionScore",
     "Evidence",
     "Example",

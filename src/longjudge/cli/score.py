@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Literal, Optional
 
 import typer
 from rich.table import Table
 
 from ..config import ScoreConfig, build_config, load_yaml
+from ..errors import ConfigError
 from ..runtime.rundir import RunDir
 from ..types import Reward
 from .app import app, console, out
@@ -49,6 +50,10 @@ def score(
     no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write the cache."),
     retry_unscored: bool = typer.Option(False, "--retry-unscored", help="Re-score unscored ones."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Count calls and tokens; call nothing."),
+    engine: str = typer.Option("local", "--engine", help="local, or ray: prompts over Ray actors."),
+    ray_address: Optional[str] = typer.Option(
+        None, "--ray-address", help="Ray cluster (default $RAY_ADDRESS, else a local one)."
+    ),
 ) -> None:
     """Score every response of INPUT's examples; resumes when --out already holds results."""
     from ..runtime.job import ScoreJob, run_job_sync  # the scorers' imports, only when used
@@ -64,7 +69,10 @@ def score(
     cfg = build_config(ScoreConfig, load_yaml(config) if config else None, flags)
     if out_dir is None and not dry_run:
         out_dir = Path("runs") / time.strftime("%Y%m%d-%H%M%S")
-    job = ScoreJob(input, responses, judge, method, cfg, out_dir, dry_run)
+    if engine not in ("local", "ray"):
+        raise ConfigError(f"--engine must be 'local' or 'ray', not {engine!r}")
+    kind: Literal["local", "ray"] = "ray" if engine == "ray" else "local"
+    job = ScoreJob(input, responses, judge, method, cfg, out_dir, dry_run, kind, ray_address)
     outcome = run_job_sync(job)
     if dry_run:
         _print_dry_run(outcome)

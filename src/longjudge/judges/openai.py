@@ -33,6 +33,10 @@ if TYPE_CHECKING:
 
 _DIALECTS = ("json_schema", "json_object", "none")
 _CONTEXT_MARKERS = ("context length", "context_length", "maximum context", "too many tokens")
+# What a server's error says when it rejects the structured-output request itself (llama.cpp's
+# server answers json_schema with a 500 whose message names response_format).
+_DIALECT_MARKERS = ("response_format", "json_schema", "json_object", "guided_json", "grammar")
+_DIALECT_STATUSES = (400, 415, 422, 500, 501)
 
 
 class OpenAIJudge(Judge):
@@ -79,15 +83,10 @@ class OpenAIJudge(Judge):
                 self.dialect = _DIALECTS[_DIALECTS.index(dialect) + 1]
 
     def _dialect_rejected(self, exc: Any, dialect: str) -> bool:
-        # Only in auto mode, only for a structured request, and at most twice per backend: a
-        # server error caused by the dialect must not be retried forever.
-        status = getattr(exc, "status_code", 0)
-        return (
-            self._auto
-            and dialect != "none"
-            and status in (400, 422, 500, 501)
-            and not any(m in str(exc).lower() for m in _CONTEXT_MARKERS)
-        )
+        # Only in auto mode, only for a structured request, only when the server's message
+        # names the structured-output request (a plain 500 is a transient fault, not a verdict
+        # on the dialect), and at most twice per backend: never retried forever.
+        return self._auto and dialect != "none" and _is_dialect_error(exc)
 
     async def _create(self, request: JudgeRequest, dialect: str) -> JudgeResponse:
         kwargs: dict[str, Any] = {
@@ -132,6 +131,7 @@ class OpenAIJudge(Judge):
         if isinstance(exc, JudgeError):
             return exc
         message = self._scrub(f"{type(exc).__name__}: {exc}")
+        self._scrub_native(exc)
         if isinstance(exc, sdk.RateLimitError):
             return RateLimitError(message, retry_after=_retry_after(exc))
         if isinstance(exc, (sdk.APITimeoutError, sdk.APIConnectionError)):
@@ -140,6 +140,11 @@ class OpenAIJudge(Judge):
             return TransientJudgeError(message)
         if isinstance(exc, sdk.APIStatusError):
             status = exc.status_code
+            if _is_dialect_error(exc):
+                return FatalJudgeError(
+                    f"the server rejected the structured-output dialect {self.dialect!r}; set "
+                    f"judge.structured_output (json_object, none or auto): {message}"
+                )
             if status in (408, 409) or status >= 500:
                 return TransientJudgeError(message, retry_after=_retry_after(exc))
             if any(marker in str(exc).lower() for marker in _CONTEXT_MARKERS):
@@ -150,8 +155,34 @@ class OpenAIJudge(Judge):
     def _scrub(self, text: str) -> str:
         return text.replace(self._api_key, "***") if len(self._api_key) >= 4 else text
 
+    def _scrub_native(self, exc: BaseException) -> None:
+        # The classified error is raised 'from' the native one, so a logged traceback shows
+        # both: a server that echoes the key must not leak it through the chained exception.
+        if len(self._api_key) < 4:
+            return
+        exc.args = tuple(self._scrub(a) if isinstance(a, str) else a for a in exc.args)
+        for attr in ("message", "body"):
+            value = getattr(exc, attr, None)
+            if isinstance(value, str):
+                setattr(exc, attr, self._scrub(value))
+            elif value is not None and self._api_key in str(value):
+                try:
+                    setattr(exc, attr, json.loads(self._scrub(json.dumps(value))))
+                except (TypeError, ValueError):
+                    setattr(exc, attr, self._scrub(str(value)))
+
     async def aclose(self) -> None:
         await self._client.close()
+
+
+def _is_dialect_error(exc: Any) -> bool:
+    """A 4xx/5xx whose message says the server rejected the structured-output request."""
+    if getattr(exc, "status_code", 0) not in _DIALECT_STATUSES:
+        return False
+    text = str(exc).lower()
+    if any(marker in text for marker in _CONTEXT_MARKERS):
+        return False
+    return any(marker in text for marker in _DIALECT_MARKERS)
 
 
 def _retry_after(exc: openai_sdk.APIStatusError) -> float | None:

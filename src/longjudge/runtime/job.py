@@ -128,6 +128,7 @@ async def run_job(job: ScoreJob) -> JobOutcome:
                     **result.to_dict(),
                     "input_errors": len(input_errors),
                     "usage": usage,
+                    "scorer": scorer.stats(),
                 }
             )
     finally:

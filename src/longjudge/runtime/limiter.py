@@ -8,6 +8,7 @@ because no dependency offers an adaptive asyncio limit keyed by endpoint.
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -44,16 +45,19 @@ class AdaptiveLimiter:
             # Waiters are woken by the next release; no lock needed to raise the limit.
 
 
-_LIMITERS: dict[tuple[int, str], AdaptiveLimiter] = {}
+# Per event loop (weakly: a closed loop's limiters go with it; keying by id(loop) could hand a
+# new loop the limiter, bound to a dead loop, of an old one that had the same id).
+_LIMITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, AdaptiveLimiter]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def limiter_for(endpoint: str, max_concurrency: int) -> AdaptiveLimiter:
     """The shared limiter of ``endpoint`` in the running event loop."""
-    loop_id = id(asyncio.get_running_loop())
-    key = (loop_id, endpoint)
-    limiter = _LIMITERS.get(key)
+    per_loop = _LIMITERS.setdefault(asyncio.get_running_loop(), {})
+    limiter = per_loop.get(endpoint)
     if limiter is None:
-        limiter = _LIMITERS[key] = AdaptiveLimiter(max_concurrency)
+        limiter = per_loop[endpoint] = AdaptiveLimiter(max_concurrency)
     return limiter
 
 

@@ -7,6 +7,7 @@ are retried; fatal judge errors and bugs are raised at once.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -16,7 +17,6 @@ from tenacity import (
     retry_if_exception,
     stop_after_attempt,
     stop_after_delay,
-    wait_exponential_jitter,
 )
 
 from ..config import RetryConfig
@@ -33,13 +33,15 @@ class _Wait:
     """Backoff with jitter, raised to the server's Retry-After when it asked for more."""
 
     def __init__(self, config: RetryConfig) -> None:
-        self._backoff = wait_exponential_jitter(
-            initial=config.initial_backoff, max=config.max_backoff, jitter=config.jitter
-        )
+        # Computed here rather than with tenacity's wait_exponential_jitter, whose 'initial'
+        # argument is deprecated in tenacity 9.2 and whose replacement 8.x lacks.
+        self._initial = config.initial_backoff
+        self._jitter = config.jitter
         self._cap = config.max_backoff
 
     def __call__(self, state: RetryCallState) -> float:
-        wait = float(self._backoff(state))
+        exponent = max(state.attempt_number - 1, 0)
+        wait = min(self._initial * 2.0**exponent, self._cap) + random.uniform(0, self._jitter)
         exc = state.outcome.exception() if state.outcome else None
         retry_after = getattr(exc, "retry_after", None)
         if isinstance(retry_after, (int, float)) and retry_after > 0:

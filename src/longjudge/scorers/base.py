@@ -50,5 +50,9 @@ class Scorer(abc.ABC):
         """The resolved settings written to the run directory's config."""
         return {"method": self.method}
 
+    def stats(self) -> dict[str, Any]:
+        """Counters for the run summary (e.g. truncated reward-model inputs). Default: none."""
+        return {}
+
 
 __all__ = ["Scorer"]

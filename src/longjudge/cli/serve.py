@@ -1,0 +1,68 @@
+"""``longjudge serve``: the reward server (LongReward or S2L-RM over HTTP) for online RL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .app import app, console
+from .score import _overrides
+
+
+@app.command("serve")
+def serve(
+    judge: Annotated[str, typer.Option("--judge", "-j", help="Judge spec.")] = (
+        "local/gemma-3-270m"
+    ),
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="OpenAI-compatible URL.")
+    ] = None,
+    method: Annotated[str, typer.Option("--method", "-m", help="longreward or s2l.")] = (
+        "longreward"
+    ),
+    rm: Annotated[
+        str | None, typer.Option("--rm", help="S2L reward model: hf/PATH or http/URL.")
+    ] = None,
+    variant: Annotated[
+        str | None, typer.Option("--variant", help="S2L: r(q,y), +ref, +ref+trust.")
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="YAML config: the sections of `score` plus `serve:`."),
+    ] = None,
+    host: Annotated[
+        str, typer.Option("--host", help="Address to bind (loopback by default).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", "-p", help="Port to listen on.")] = 8000,
+    token_file: Annotated[
+        Path | None, typer.Option("--token-file", help="File whose first line is the token.")
+    ] = None,
+    no_auth: Annotated[
+        bool, typer.Option("--no-auth", help="Serve WITHOUT authentication (trusted networks).")
+    ] = False,
+    concurrency: Annotated[
+        int | None, typer.Option("--concurrency", help="Judge requests in flight.")
+    ] = None,
+) -> None:
+    """Serve rewards over HTTP: /v1/rewards, /get_reward (OpenRLHF), /health, /metrics."""
+    from ..serve.auth import resolve_token, token_file_is_private
+    from ..serve.server import ServerSettings, load_configs, run_server
+
+    flags = _overrides(
+        judge__base_url=base_url,
+        judge__max_concurrency=concurrency,
+        s2l__rm=rm,
+        s2l__variant=variant,
+    )
+    score_cfg, serve_cfg = load_configs(config, flags)
+    token = resolve_token(token_file, serve_cfg.token_env, no_auth)
+    if token_file is not None and token is not None and not token_file_is_private(token_file):
+        console.print(f"[yellow]warning:[/yellow] {token_file} is readable by other users")
+    settings = ServerSettings(judge, method, score_cfg, serve_cfg, host, port)
+    console.print(
+        f"serving {method} with judge {judge} on http://{host}:{port} "
+        f"(auth {'on' if token else 'OFF'})"
+    )
+    run_server(settings, token)

@@ -1,0 +1,269 @@
+"""The Ray engine: one scoring job spread over Ray actors, written as one run directory.
+
+The driver reads the inputs, drops the candidates the run directory already holds (resume),
+and splits the remaining prompts into shards of whole prompts (all candidates of a prompt stay
+together, so its per-prompt work is still done once). Each shard goes to one actor, which builds
+its own judge client from the spec and the config (judges hold connections or models and are
+never pickled) and runs the ordinary async runner into ``OUT/shards/<k>/``. The judge's
+``max_concurrency`` is split across the actors, so the requests in flight against one endpoint
+stay within it in total. The judge cache is one SQLite file (WAL) shared by path; the driver
+resolves the path before dispatch. At the end the shards are merged into ``OUT/rewards.jsonl``
+and ``OUT/errors.jsonl`` and usage is summed into ``summary.json``.
+
+``ray`` is imported inside functions only. With no address (argument or ``$RAY_ADDRESS``) a
+local Ray instance is started for the job and stopped after it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..config import ScoreConfig
+from ..errors import ConfigError, MissingDependencyError
+from ..runtime.cache import default_cache_path
+from ..runtime.rundir import RunDir
+from ..runtime.runner import Group, RunResult
+from ..runtime.usage import UsageTracker
+from ..types import Candidate, Example, Reward
+from .shards import SHARDS, merge_records, merge_shards, partition, split_concurrency
+
+if TYPE_CHECKING:
+    from ..runtime.job import JobOutcome, ScoreJob
+
+GroupDump = tuple[dict[str, Any], list[dict[str, Any]]]
+
+
+@dataclass
+class RayOptions:
+    """How the job is spread; :attr:`ScoreJob.ray_address` fills ``address``."""
+
+    address: str | None = None
+    #: Actors to start; None: one per CPU of the cluster (capped by concurrency and prompts).
+    workers: int | None = None
+    #: CPUs each actor reserves.
+    cpus_per_worker: float = 1.0
+
+
+class ShardWorker:
+    """One shard of the job. Wrapped with ``ray.remote`` by the driver; usable without Ray."""
+
+    def __init__(self, spec: str, method: str, config: dict[str, Any], out: str) -> None:
+        from ..runtime.job import build_client, build_job_scorer
+
+        self.config = ScoreConfig.model_validate(config)
+        self.out = out
+        self.client = build_client(spec, self.config)
+        self.scorer = build_job_scorer(method, self.client, self.config)
+
+    def describe(self) -> dict[str, Any]:
+        return self.scorer.describe()
+
+    async def run(self, dumps: list[GroupDump]) -> dict[str, Any]:
+        """Score the shard into its run directory; return its records, counts and usage.
+
+        An async method: Ray runs the actor's methods on its event loop.
+        """
+        from ..runtime.runner import run_scoring
+
+        groups: list[Group] = [
+            (Example.model_validate(e), [Candidate.model_validate(c) for c in cs])
+            for e, cs in dumps
+        ]
+        shard = RunDir(self.out)
+        try:
+            result = await run_scoring(self.scorer, groups, shard, self.config.run)
+        finally:
+            await self.client.aclose()
+            if self.client.cache is not None:
+                self.client.cache.close()
+        return {
+            "result": _result_dict(result),
+            "usage": self.client.usage.to_dict(),
+            "stats": self.scorer.stats(),
+            "rewards": [r.model_dump(mode="json") for r in shard.rewards()],
+            "errors": shard.errors(),
+        }
+
+
+def _result_dict(result: RunResult) -> dict[str, Any]:
+    return {
+        "scored": result.scored,
+        "unscored": result.unscored,
+        "skipped": result.skipped,
+        "failed_groups": result.failed_groups,
+        "unscored_reasons": result.unscored_reasons,
+    }
+
+
+def _add_result(total: RunResult, part: dict[str, Any]) -> None:
+    total.scored += part["scored"]
+    total.unscored += part["unscored"]
+    total.skipped += part["skipped"]
+    total.failed_groups += part["failed_groups"]
+    for reason, count in part["unscored_reasons"].items():
+        total.unscored_reasons[reason] = total.unscored_reasons.get(reason, 0) + count
+
+
+def add_stats(total: dict[str, Any], part: dict[str, Any]) -> None:
+    """Sum a worker's scorer counters into ``total`` (numbers add, mappings recurse)."""
+    for key, value in part.items():
+        mine = total.get(key)
+        if isinstance(value, dict):
+            nested = mine if isinstance(mine, dict) else {}
+            add_stats(nested, value)
+            total[key] = nested
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            total[key] = (mine if isinstance(mine, (int, float)) else 0) + value
+        else:
+            total.setdefault(key, value)
+
+
+def _import_ray() -> Any:
+    try:
+        import ray
+    except ImportError as exc:
+        raise MissingDependencyError("ray", "ray", "the Ray engine") from exc
+    return ray
+
+
+def connect(address: str | None) -> bool:
+    """Join the cluster at ``address`` (or ``$RAY_ADDRESS``), else start a local instance.
+
+    Returns True when this call started Ray (the caller shuts it down).
+    """
+    ray = _import_ray()
+    if ray.is_initialized():
+        return False
+    if address:
+        ray.init(address=address, log_to_driver=False)
+    elif os.environ.get("RAY_ADDRESS"):
+        ray.init(log_to_driver=False)  # Ray reads $RAY_ADDRESS itself
+    else:
+        ray.init(num_cpus=os.cpu_count() or 2, include_dashboard=False, log_to_driver=False)
+    return True
+
+
+def _worker_config(config: ScoreConfig, share: int) -> dict[str, Any]:
+    cache_path = config.cache.path or str(default_cache_path())
+    update = {
+        "judge": config.judge.model_copy(update={"max_concurrency": share}),
+        "cache": config.cache.model_copy(update={"path": str(Path(cache_path).resolve())}),
+        "run": config.run.model_copy(update={"progress": False}),
+    }
+    return config.model_copy(update=update).model_dump(mode="json")
+
+
+def _dump(groups: list[Group]) -> list[GroupDump]:
+    return [(e.model_dump(mode="json"), [c.model_dump(mode="json") for c in cs]) for e, cs in groups]
+
+
+def run_ray_job(job: ScoreJob, options: RayOptions | None = None) -> JobOutcome:
+    """Score ``job`` over Ray actors into ``job.out``; resumes like the local engine."""
+    from ..runtime.job import JobOutcome, load_groups, start_rundir
+
+    options = options or RayOptions(address=job.ray_address)
+    if job.out is None:
+        raise ConfigError("the ray engine needs a run directory (--out)")
+    started = time.monotonic()
+    groups, input_errors = load_groups(job)
+    rundir = RunDir(job.out)
+    order = [(e.id, c.id) for e, cs in groups for c in cs]
+    merge_shards(rundir, order)  # what an interrupted invocation left behind
+    done = rundir.finished(job.config.run.retry_unscored)
+    result = RunResult()
+    todo: list[Group] = []
+    for example, candidates in groups:
+        left = [c for c in candidates if (example.id, c.id) not in done]
+        result.skipped += len(candidates) - len(left)
+        if left:
+            todo.append((example, left))
+    usage = UsageTracker()
+    dispatch: dict[str, Any] = {"workers": 0, "concurrency": [], "scorer": {}}
+    if todo:
+        dispatch = _dispatch(job, options, todo, rundir, input_errors, result, usage)
+        merge_shards(rundir, order)
+    else:  # nothing to score: no actor describes the scorer, keep what the last run wrote
+        previous = rundir.read_config()
+        described = {k: previous[k] for k in ("method", job.method) if k in previous}
+        start_rundir(rundir, job, described or {"method": job.method}, input_errors)
+    result.seconds = time.monotonic() - started
+    usage_dict = usage.to_dict()
+    rundir.add_invocation(
+        {
+            "judge": job.judge,
+            "method": job.method,
+            "engine": "ray",
+            **dispatch,
+            **result.to_dict(),
+            "input_errors": len(input_errors),
+            "usage": usage_dict,
+        }
+    )
+    return JobOutcome(result, usage_dict, input_errors, len(groups))
+
+
+def _dispatch(
+    job: ScoreJob,
+    options: RayOptions,
+    todo: list[Group],
+    rundir: RunDir,
+    input_errors: list[dict[str, Any]],
+    result: RunResult,
+    usage: UsageTracker,
+) -> dict[str, Any]:
+    """Start the actors, score the shards, merge what they return, count results and usage."""
+    from ..runtime.job import start_rundir
+
+    ray = _import_ray()
+    started_ray = connect(options.address)
+    actors: list[Any] = []
+    try:
+        cpus = int(ray.cluster_resources().get("CPU", 1))
+        wanted = options.workers or max(1, int(cpus // options.cpus_per_worker))
+        workers = min(wanted, job.config.judge.max_concurrency, len(todo))
+        shards = partition(todo, workers)
+        shares = split_concurrency(job.config.judge.max_concurrency, len(shards))
+        remote = ray.remote(num_cpus=options.cpus_per_worker)(ShardWorker)
+        for k, share in enumerate(shares):
+            out = (rundir.path / SHARDS / str(k)).resolve()
+            config = _worker_config(job.config, share)
+            actors.append(remote.remote(job.judge, job.method, config, str(out)))
+        start_rundir(rundir, job, ray.get(actors[0].describe.remote()), input_errors)
+        refs = [actor.run.remote(_dump(shard)) for actor, shard in zip(actors, shards)]
+        rewards: list[Reward] = []
+        errors: list[dict[str, Any]] = []
+        stats: dict[str, Any] = {}
+        for ref, shard in zip(refs, shards):
+            try:
+                part = ray.get(ref)
+            except ray.exceptions.RayError as exc:
+                result.failed_groups += len(shard)
+                rundir.append_error(
+                    {
+                        "kind": "internal",
+                        "id": None,
+                        "reason": f"ray worker failed: {type(exc).__name__}",
+                        "examples": [e.id for e, _ in shard],
+                        "traceback": str(exc),
+                    }
+                )
+                continue
+            _add_result(result, part["result"])
+            usage.merge(UsageTracker.from_dict(part["usage"]))
+            add_stats(stats, part["stats"])
+            rewards += [Reward.model_validate(r) for r in part["rewards"]]
+            errors += part["errors"]
+        merge_records(rundir, rewards, errors, [(e.id, c.id) for e, cs in todo for c in cs])
+        return {"workers": len(shards), "concurrency": shares, "scorer": stats}
+    finally:
+        for actor in actors:
+            ray.kill(actor)
+        if started_ray:
+            ray.shutdown()
+
+
+__all__ = ["RayOptions", "ShardWorker", "connect", "run_ray_job"]

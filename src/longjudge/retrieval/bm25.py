@@ -1,0 +1,102 @@
+"""BM25 over windows with bm25s, with a tokenization that works for English and Chinese.
+
+Terms are lowercase words (a light plural strip, a small English stopword list of our own) and
+CJK character bigrams (a lone CJK character is its own term), so that Chinese needs no word
+segmenter. Only windows that share at least one term with the query are returned.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..errors import MissingDependencyError
+from ..text import CJK_RANGES
+from ..types import Chunk
+from .base import ScoringIndex
+
+STOPWORDS = frozenset(
+    {"a", "about", "above", "after", "again", "against", "all", "also", "am", "an", "and",
+     "any", "are", "as", "at", "be", "because", "been", "before", "being", "below", "between",
+     "both", "but", "by", "can", "could", "did", "do", "does", "doing", "down", "during",
+     "each", "few", "for", "from", "further", "had", "has", "have", "having", "he", "her",
+     "here", "hers", "herself", "him", "himself", "his", "how", "i", "if", "in", "into", "is",
+     "it", "its", "itself", "just", "me", "more", "most", "my", "myself", "no", "nor", "not",
+     "now", "of", "off", "on", "once", "only", "or", "other", "our", "ours", "ourselves", "out",
+     "over", "own", "same", "she", "should", "so", "some", "such", "than", "that", "the",
+     "their", "theirs", "them", "themselves", "then", "there", "these", "they", "this", "those",
+     "through", "to", "too", "under", "until", "up", "very", "was", "we", "were", "what",
+     "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you",
+     "your", "yours", "yourself", "yourselves"}
+)
+_TERM = re.compile(rf"[{CJK_RANGES}]+|(?:(?![{CJK_RANGES}])[^\W_])+")
+
+
+def _stem(word: str) -> str:
+    """A light plural strip: ``cities`` -> ``city``, ``ships`` -> ``ship`` (not ``glass``)."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def bm25_terms(text: str) -> list[str]:
+    """The BM25 terms of ``text``: stemmed non-stopwords and CJK bigrams."""
+    terms: list[str] = []
+    for match in _TERM.finditer(text.lower()):
+        run = match.group()
+        if re.match(f"[{CJK_RANGES}]", run):
+            terms.extend([run] if len(run) == 1 else [run[i : i + 2] for i in range(len(run) - 1)])
+        elif run not in STOPWORDS and (len(run) > 1 or run.isdigit()):
+            terms.append(_stem(run))
+    return terms
+
+
+class BM25Index(ScoringIndex):
+    """A bm25s index over one context's windows."""
+
+    positive_only = True
+
+    def __init__(self, chunks: Sequence[Chunk], k1: float, b: float) -> None:
+        try:
+            import bm25s
+        except ImportError as exc:
+            raise MissingDependencyError("bm25s", "all", "BM25 retrieval") from exc
+        self.size = len(chunks)
+        corpus = [bm25_terms(chunk.text) for chunk in chunks]
+        self._bm25: Any = None
+        self._vocab: dict[str, int] = {}
+        if self.size and any(corpus):
+            self._bm25 = bm25s.BM25(k1=k1, b=b)
+            self._bm25.index(corpus, show_progress=False)
+            self._vocab = self._bm25.vocab_dict
+
+    def scores_many(self, queries: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(queries), self.size), dtype=np.float32)
+        if self._bm25 is None:
+            return out
+        for row, query in enumerate(queries):
+            ids = sorted({self._vocab[t] for t in bm25_terms(query) if t in self._vocab})
+            if ids:
+                out[row] = self._bm25.get_scores_from_ids(ids)
+        return out
+
+
+class BM25Retriever:
+    """Lexical retrieval (the default): BM25 with parameters ``k1`` and ``b``."""
+
+    name = "bm25"
+
+    def __init__(self, k1: float = 1.5, b: float = 0.75) -> None:
+        self.k1 = k1
+        self.b = b
+
+    def build(self, chunks: Sequence[Chunk]) -> BM25Index:
+        return BM25Index(chunks, self.k1, self.b)
+
+
+__all__ = ["STOPWORDS", "BM25Index", "BM25Retriever", "bm25_terms"]

@@ -1,0 +1,198 @@
+"""The ``hf`` backend: a local transformers sequence-classification reward model.
+
+``AutoModelForSequenceClassification`` loads the model (its repository's own code only when
+``trust_remote_code`` is on). Each item becomes a chat conversation (user turn: the query, or the
+reference template; assistant turn: the response) rendered by the tokenizer's chat template and
+tokenized without adding special tokens again (the template writes them). Inputs longer than
+``max_length`` are cut and reported. Inputs are sorted by token length and cut into batches of
+``batch_size``, so that a batch pads little; the scores come back in input order. The score is
+the output's ``score`` field when it has one (ArmoRM-style models), else the single logit (or
+``logit_index``). CUDA and bfloat16 when available, CPU and float32 otherwise. Inference runs in
+a worker thread, one batch at a time, so the event loop keeps serving the judge calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from ...errors import ConfigError, MissingDependencyError
+from ..s2l_config import S2LConfig
+from .base import RewardModel, RMItem, RMScore, build_messages
+from .registry import RMOptions, register_reward_model
+
+
+class HFRewardModel(RewardModel):
+    """A transformers reward model in this process."""
+
+    backend = "hf"
+
+    def __init__(self, target: str, config: S2LConfig | None = None) -> None:
+        super().__init__(target)
+        try:
+            import torch
+            import transformers
+        except ImportError as exc:
+            raise MissingDependencyError("transformers", "rm", "the hf reward model") from exc
+        self.config = config or S2LConfig()
+        self._torch = torch
+        self.device, self.dtype = _device_and_dtype(torch, self.config)
+        remote = self.config.trust_remote_code
+        try:
+            self.tokenizer = transformers.AutoTokenizer.from_pretrained(
+                target, trust_remote_code=remote
+            )
+            self.model = transformers.AutoModelForSequenceClassification.from_pretrained(
+                target, trust_remote_code=remote, dtype=self.dtype
+            )
+        except (OSError, ValueError, KeyError) as exc:
+            hint = "" if remote else " (a model with its own code needs trust_remote_code: true)"
+            raise ConfigError(f"cannot load reward model {target!r}: {exc}{hint}") from exc
+        if self.config.chat_template:
+            self.tokenizer.chat_template = self.config.chat_template
+        if not getattr(self.tokenizer, "chat_template", None):
+            raise ConfigError(
+                f"the tokenizer of {target!r} has no chat template; set s2l.chat_template"
+            )
+        self.model.to(self.device)
+        self.model.eval()
+        self.pad_id = _pad_id(self.model, self.tokenizer)
+        self._lock = threading.Lock()
+        self._probe()
+
+    def render(self, item: RMItem) -> str:
+        """The text the model reads for ``item``: the conversation through the chat template."""
+        messages = build_messages(item, self.config.reference_template)
+        text = self.tokenizer.apply_chat_template(messages, tokenize=False)
+        return str(text)
+
+    def encode(self, items: Sequence[RMItem]) -> list[tuple[list[int], bool]]:
+        """Token ids of each item, cut to ``max_length``, and whether it was cut."""
+        texts = [self.render(item) for item in items]
+        ids: list[list[int]] = self.tokenizer(texts, add_special_tokens=False)["input_ids"]
+        limit = self.config.max_length
+        out: list[tuple[list[int], bool]] = []
+        for seq in ids:
+            if len(seq) <= limit:
+                out.append((list(seq), False))
+            elif self.config.truncation_side == "right":
+                out.append((list(seq[:limit]), True))
+            else:
+                out.append((list(seq[-limit:]), True))
+        return out
+
+    async def score(self, items: Sequence[RMItem]) -> list[RMScore]:
+        if not items:
+            return []
+        return await asyncio.to_thread(self.score_sync, items)
+
+    def score_sync(self, items: Sequence[RMItem]) -> list[RMScore]:
+        """Score ``items`` in this thread (the async :meth:`score` calls it in a worker)."""
+        with self._lock:
+            started = time.perf_counter()
+            encoded = self.encode(items)
+            order = list(range(len(items)))
+            if self.config.sort_by_length:
+                order.sort(key=lambda i: len(encoded[i][0]), reverse=True)
+            values: dict[int, float] = {}
+            size = self.config.batch_size
+            for start in range(0, len(order), size):
+                chunk = order[start : start + size]
+                scores = self._forward([encoded[i][0] for i in chunk])
+                values.update(zip(chunk, scores))
+            self.stats.items += len(items)
+            self.stats.truncated += sum(cut for _, cut in encoded)
+            self.stats.seconds += time.perf_counter() - started
+        results = []
+        for i, (seq, cut) in enumerate(encoded):
+            value = values[i]
+            if math.isfinite(value):
+                results.append(RMScore(value, truncated=cut, tokens=len(seq)))
+            else:
+                results.append(RMScore(None, cut, "non_finite_score", len(seq)))
+        return results
+
+    def _forward(self, batch: list[list[int]]) -> list[float]:
+        torch = self._torch
+        width = max(len(seq) for seq in batch)
+        input_ids = torch.full((len(batch), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(batch), width), dtype=torch.long)
+        for row, seq in enumerate(batch):  # right padding: positions match the unpadded input
+            input_ids[row, : len(seq)] = torch.tensor(seq, dtype=torch.long)
+            mask[row, : len(seq)] = 1
+        with torch.inference_mode():
+            output = self.model(
+                input_ids=input_ids.to(self.device),
+                attention_mask=mask.to(self.device),
+                use_cache=False,
+            )
+        self.stats.batches += 1
+        real = sum(len(seq) for seq in batch)
+        self.stats.tokens += real
+        self.stats.padded_tokens += len(batch) * width - real
+        return self._extract(output, len(batch))
+
+    def _extract(self, output: Any, rows: int) -> list[float]:
+        score = output.get("score") if hasattr(output, "get") else None
+        source = "score" if score is not None else "logits"
+        tensor = (score if score is not None else output["logits"]).float().reshape(rows, -1)
+        width = int(tensor.shape[1])
+        index = self.config.logit_index
+        if width == 1:
+            column = tensor[:, 0]
+        elif index is not None and index < width:
+            column = tensor[:, index]
+        else:
+            raise ConfigError(
+                f"reward model {self.target!r} gives {width} values per input in '{source}' "
+                "and no single score; set s2l.logit_index to the one to read"
+            )
+        return [float(v) for v in column.cpu().tolist()]
+
+    def _probe(self) -> None:
+        """One tiny forward pass at load time, so that an unusable output shape is a config
+        error now rather than an unscored run later."""
+        self.score_sync([RMItem("Hello?", None, "Hello.")])
+        self.stats = type(self.stats)()
+
+
+def _device_and_dtype(torch: Any, config: S2LConfig) -> tuple[str, Any]:
+    cuda = torch.cuda.is_available()
+    if config.device == "cuda" and not cuda:
+        raise ConfigError("s2l.device is 'cuda' but no CUDA device is available")
+    device = "cuda" if config.device == "cuda" or (config.device == "auto" and cuda) else "cpu"
+    if config.dtype == "auto":
+        return device, torch.bfloat16 if device == "cuda" else torch.float32
+    return device, getattr(torch, config.dtype)
+
+
+def _pad_id(model: Any, tokenizer: Any) -> int:
+    """The id batches are padded with; the model reads its score at the last other token."""
+    pad = getattr(model.config, "pad_token_id", None)
+    if pad is None:
+        pad = tokenizer.pad_token_id
+    if pad is None:
+        pad = tokenizer.eos_token_id
+    if pad is None:
+        raise ConfigError("the reward model's tokenizer has neither a pad nor an eos token")
+    if isinstance(pad, list):
+        pad = pad[0]
+    model.config.pad_token_id = int(pad)
+    return int(pad)
+
+
+@register_reward_model(
+    "hf",
+    needs="pip install 'longjudge[rm]' (torch, transformers); a local model directory or a "
+    "model already in the Hugging Face cache",
+    example="hf/./models/ArmoRM-Llama3-8B-v0.1",
+)
+def _make(target: str, options: RMOptions) -> RewardModel:
+    return HFRewardModel(target, options.config)
+
+
+__all__ = ["HFRewardModel"]

@@ -1,0 +1,284 @@
+"""S2L-RM: judge long-context responses without the long context, against a reference answer.
+
+Two parts (``docs/s2l.md``): a factual verifier V(q, y_ref, y) asks the judge whether a response
+contradicts the reference (omissions and extra detail the reference does not rule out are not
+contradictions); a short-context reward model scores the conversation (query, reference,
+response). Three variants: ``r(q,y)`` (the reward model sees query and response only),
+``+ref`` (the reference goes into the reward model's input), ``+ref+trust`` (``+ref``, and the
+responses the verifier finds contradicting the reference are ``excluded``: outside the trust
+region, never chosen by pair or best-of-N selection).
+
+Per candidate the verifier runs once while the reward-model items wait in a batcher that
+scores the candidates of a prompt (and of the prompts in flight) together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..config import build_config
+from ..errors import ConfigError, JudgeError, LongJudgeError, ParseError
+from ..prompts.base import Language, Prompt, data_block, detect_language
+from ..runtime.client import JudgeClient
+from ..runtime.usage import UsageTracker
+from ..types import Candidate, DimensionScore, Example, Reward, Usage
+from .base import Scorer
+from .registry import register_scorer
+from .reward_models import (
+    RewardModel,
+    RMBatcher,
+    RMItem,
+    RMOptions,
+    RMScore,
+    create_reward_model,
+    parse_rm_spec,
+    reward_model_backends,
+)
+from .s2l_config import S2LConfig
+
+VERIFY_STEP = "s2l.verify"
+Verdict = Literal["consistent", "contradicts"]
+
+
+class VerifyOut(BaseModel):
+    """The verifier's output: its reasoning first, then the verdict."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    reasoning: str = Field(
+        description="Which claims of the answer were compared with the reference, and what "
+        "was found."
+    )
+    verdict: Verdict
+
+
+def verifier_prompt(config: S2LConfig) -> Prompt[VerifyOut]:
+    return Prompt(
+        "s2l_verify",
+        VerifyOut,
+        max_tokens=config.max_tokens,
+        max_chars={"reasoning": config.reasoning_chars},
+    )
+
+
+async def verify(
+    client: JudgeClient,
+    prompt: Prompt[VerifyOut],
+    language: Language,
+    item: RMItem,
+) -> DimensionScore:
+    """V(q, y_ref, y): the ``verifier`` dimension, 10 (consistent) or 0 (contradicts), or
+    unscored with the reason when the judge fails or its output is unusable."""
+    assert item.reference is not None
+    values = {
+        "question": data_block("QUESTION", item.query),
+        "reference": data_block("REFERENCE", item.reference),
+        "answer": data_block("ANSWER", item.response),
+    }
+    request = prompt.request(language, values, temperature=client.temperature, seed=client.seed)
+    usage = UsageTracker()
+    hashes = {VERIFY_STEP: prompt.hash(language)}
+    try:
+        out = await client.complete(request, step=VERIFY_STEP, parse=prompt.parse, usage=usage)
+    except ParseError as exc:
+        return DimensionScore.unscored(
+            "verifier", f"{VERIFY_STEP}: {exc}", usage=usage.total(), prompt_hashes=hashes
+        )
+    except JudgeError as exc:
+        return DimensionScore.unscored(
+            "verifier",
+            f"{VERIFY_STEP}: judge error: {exc}",
+            usage=usage.total(),
+            prompt_hashes=hashes,
+        )
+    return DimensionScore.scored(
+        "verifier",
+        10.0 if out.verdict == "consistent" else 0.0,
+        analysis=out.reasoning,
+        details={"verdict": out.verdict, "reasoning": out.reasoning},
+        usage=usage.total(),
+        prompt_hashes=hashes,
+    )
+
+
+@dataclass
+class Prepared:
+    """What the candidates of one prompt share."""
+
+    language: Language
+    reference: str | None
+
+
+class S2LScorer(Scorer):
+    """S2L-RM: factual verifier (trust region) plus a short-context reward model."""
+
+    method = "s2l"
+
+    def __init__(
+        self, client: JudgeClient, config: S2LConfig, reward_model: RewardModel | None
+    ) -> None:
+        super().__init__(client)
+        self.config = config
+        self.reward_model = reward_model
+        self.prompt = verifier_prompt(config)
+        self.batcher = RMBatcher(reward_model.score) if reward_model is not None else None
+        self.counts: Counter[str] = Counter()
+
+    def describe(self) -> dict[str, Any]:
+        return {"method": self.method, "s2l": self.config.model_dump(mode="json")}
+
+    def stats(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "truncated_inputs": self.counts["truncated"],
+            "missing_reference": self.counts["missing_reference"],
+            "outside_trust_region": self.counts["excluded"],
+        }
+        if self.reward_model is not None:
+            out["reward_model"] = self.reward_model.stats.to_dict()
+        return out
+
+    async def prepare(self, example: Example) -> Prepared:
+        reference = example.reference if example.reference and example.reference.strip() else None
+        language: Language
+        if self.config.language != "auto":
+            language = self.config.language
+        else:
+            language = detect_language(example.query, reference or "")
+        return Prepared(language, reference)
+
+    async def score_candidate(
+        self, example: Example, candidate: Candidate, prepared: Any
+    ) -> Reward:
+        assert isinstance(prepared, Prepared)
+        cfg = self.config
+        meta: dict[str, Any] = {
+            "variant": cfg.variant,
+            "rm": cfg.rm,
+            "rm_score": None,
+            "baseline_score": None,
+            "truncated": False,
+        }
+        if cfg.uses_reference and prepared.reference is None:
+            self.counts["missing_reference"] += 1
+            reason = (
+                f"missing_reference: example {example.id!r} has no reference answer; "
+                f"variant {cfg.variant!r} needs one"
+            )
+            return self._reward(example, candidate, meta, reason=reason)
+        reference = prepared.reference if cfg.uses_reference else None
+        items = [RMItem(example.query, reference, candidate.text)]
+        if cfg.with_baseline and cfg.uses_reference:
+            items.append(RMItem(example.query, None, candidate.text))
+        # Submitted before the first await, so the candidates of a prompt share a batch.
+        pending = (
+            asyncio.gather(*(self.batcher.submit(i) for i in items), return_exceptions=True)
+            if self.batcher is not None
+            else None
+        )
+        verifier = None
+        if cfg.runs_verifier:
+            meta["language"] = prepared.language
+            verifier = await verify(
+                self.client,
+                self.prompt,
+                prepared.language,
+                RMItem(example.query, prepared.reference, candidate.text),
+            )
+        if pending is None:
+            reason = "dry_run: the reward model is not called in a dry run"
+            return self._reward(example, candidate, meta, verifier, reason=reason)
+        scores = [_as_result(outcome) for outcome in await pending]
+        return self._combine(example, candidate, meta, scores, verifier)
+
+    def _combine(
+        self,
+        example: Example,
+        candidate: Candidate,
+        meta: dict[str, Any],
+        scores: list[RMScore],
+        verifier: DimensionScore | None,
+    ) -> Reward:
+        main = scores[0]
+        meta["rm_score"] = main.score
+        meta["truncated"] = main.truncated
+        if len(scores) > 1:
+            meta["baseline_score"] = scores[1].score
+            meta["baseline_truncated"] = scores[1].truncated
+            if scores[1].score is None:
+                meta["baseline_reason"] = scores[1].reason
+        elif not self.config.uses_reference:
+            meta["baseline_score"] = main.score  # r(q,y) is the baseline itself
+        self.counts["truncated"] += sum(s.truncated for s in scores)
+        if main.score is None:
+            reason = f"reward_model: {main.reason}"
+            return self._reward(example, candidate, meta, verifier, reason=reason)
+        excluded = None
+        if self.config.variant == "+ref+trust":
+            assert verifier is not None
+            if verifier.status == "unscored":
+                reason = f"verifier unscored: {verifier.reason}"
+                return self._reward(example, candidate, meta, verifier, reason=reason)
+            if verifier.details["verdict"] == "contradicts":
+                excluded = f"outside_trust_region: {verifier.details['reasoning']}"[:500]
+                self.counts["excluded"] += 1
+        return self._reward(
+            example, candidate, meta, verifier, total=main.score, excluded=excluded
+        )
+
+    def _reward(
+        self,
+        example: Example,
+        candidate: Candidate,
+        meta: dict[str, Any],
+        verifier: DimensionScore | None = None,
+        *,
+        reason: str | None = None,
+        total: float | None = None,
+        excluded: str | None = None,
+    ) -> Reward:
+        return Reward(
+            example_id=example.id,
+            candidate_id=candidate.id,
+            method=self.method,
+            status="scored" if total is not None else "unscored",
+            total=total,
+            reason=reason,
+            dimensions={"verifier": verifier} if verifier is not None else {},
+            excluded=excluded,
+            usage=verifier.usage if verifier is not None else Usage(),
+            meta=meta,
+        )
+
+
+def _as_result(outcome: RMScore | BaseException) -> RMScore:
+    """A batcher outcome as a score; longjudge's own errors become a reason, bugs propagate."""
+    if isinstance(outcome, LongJudgeError):
+        return RMScore(None, reason=str(outcome))
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return outcome
+
+
+@register_scorer("s2l")
+def _make(client: JudgeClient, options: dict[str, Any]) -> S2LScorer:
+    config = build_config(S2LConfig, options)
+    if not config.rm:
+        raise ConfigError(
+            "method s2l needs a reward model: --rm hf/<path or model name> or --rm http/<url> "
+            "(or 's2l: {rm: ...}' in the config file)"
+        )
+    if client.dry_run:  # count the verifier's calls; load no model
+        backend, _ = parse_rm_spec(config.rm)
+        if backend not in reward_model_backends():
+            raise ConfigError(f"unknown reward model backend {backend!r}")
+        return S2LScorer(client, config, None)
+    options_ = RMOptions(config, client.retry, client.cache, client.usage)
+    return S2LScorer(client, config, create_reward_model(config.rm, options_))
+
+
+__all__ = ["Prepared", "S2LScorer", "VerifyOut", "verifier_prompt", "verify"]

@@ -1,0 +1,131 @@
+"""Build the reward server from a judge spec and config files, and run it on uvicorn."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..config import ScoreConfig, build_config, load_yaml
+from .auth import BearerAuth
+from .config import ServeConfig
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+log = logging.getLogger("longjudge.serve")
+
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+@dataclass
+class ServerSettings:
+    """What the server scores with, and where it listens."""
+
+    judge: str
+    method: str = "longreward"
+    score: ScoreConfig = field(default_factory=ScoreConfig)
+    serve: ServeConfig = field(default_factory=ServeConfig)
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+
+def load_configs(
+    path: Path | None, score_flags: dict[str, Any] | None = None
+) -> tuple[ScoreConfig, ServeConfig]:
+    """The ``score`` sections and the ``serve:`` section of one YAML file (flags win)."""
+    data = load_yaml(path) if path else {}
+    serve_section = data.pop("serve", None) or {}
+    return (
+        build_config(ScoreConfig, data, score_flags),
+        build_config(ServeConfig, serve_section),
+    )
+
+
+def build_app(settings: ServerSettings, token: str | None) -> FastAPI:
+    """The application: judge client (with the shared cache), scorer and service."""
+    from ..runtime.job import build_client, build_job_scorer
+    from .service import RewardService
+
+    try:
+        from .app import create_app
+    except ImportError as exc:
+        from ..errors import MissingDependencyError
+
+        raise MissingDependencyError(exc.name or "fastapi", "serve", "the reward server") from exc
+
+    client = build_client(settings.judge, settings.score)
+    try:
+        scorer = build_job_scorer(settings.method, client, settings.score)
+    except BaseException:
+        if client.cache is not None:
+            client.cache.close()
+        raise
+
+    async def close() -> None:
+        await client.aclose()
+        if client.cache is not None:
+            client.cache.close()
+
+    return create_app(RewardService(scorer), settings.serve, BearerAuth(token), close)
+
+
+def run_server(settings: ServerSettings, token: str | None) -> None:
+    """Serve until interrupted. The token is never logged."""
+    try:
+        import uvicorn
+    except ImportError as exc:
+        from ..errors import MissingDependencyError
+
+        raise MissingDependencyError("uvicorn", "serve", "the reward server") from exc
+    if token is None:
+        log.warning("authentication is OFF (--no-auth): anyone who can reach the port can score")
+    if settings.host not in LOOPBACK:
+        log.warning("listening on %s: reachable from other machines", settings.host)
+    app = build_app(settings, token)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+
+
+@contextmanager
+def serve_in_thread(app: FastAPI, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """Run ``app`` on uvicorn in a background thread; yield its base URL; stop it after.
+
+    ``port=0`` takes a free port. For tests and for embedding the server in a trainer process.
+    """
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    bound = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            sock.close()
+            raise RuntimeError("the reward server did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://{host}:{bound}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        sock.close()
+
+
+__all__ = [
+    "ServerSettings",
+    "build_app",
+    "load_configs",
+    "run_server",
+    "serve_in_thread",
+]

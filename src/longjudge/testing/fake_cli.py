@@ -1,0 +1,81 @@
+"""``python -m longjudge.testing.fake_judge``: run the fake judge server in the foreground."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from ..config import build_config, load_yaml
+from ..errors import ConfigError
+from .fake_config import FakeJudgeConfig
+
+
+def parse_mix(text: str) -> dict[str, float]:
+    """``rate_limit=2,drop=1`` -> ``{"rate_limit": 2.0, "drop": 1.0}``."""
+    mix: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, weight = part.partition("=")
+        try:
+            mix[name.strip()] = float(weight) if sep else 1.0
+        except ValueError as exc:
+            raise ConfigError(f"--fault-mix: bad weight in {part!r}") from exc
+    return mix
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m longjudge.testing.fake_judge",
+        description="A fake OpenAI-compatible judge server with latency, capacity and faults.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="Address to bind (default loopback).")
+    p.add_argument("--port", type=int, default=8099, help="Port to listen on (0: any free).")
+    p.add_argument("--config", help="YAML file with FakeJudgeConfig fields.")
+    p.add_argument("--model", help="Model name listed by /v1/models.")
+    p.add_argument("--latency", type=float, help="Seconds each request holds a serving slot.")
+    p.add_argument("--capacity", type=int, help="Requests served at once.")
+    p.add_argument("--fault-rate", type=float, help="Share of requests that get a fault (0-1).")
+    p.add_argument("--fault-mix", help="Weights per fault kind, e.g. rate_limit=2,drop=1.")
+    p.add_argument("--max-faults", type=int, help="Stop injecting faults after this many.")
+    p.add_argument("--seed", type=int, help="Seed of the fault generator.")
+    p.add_argument("--retry-after", type=float, help="Retry-After seconds of a 429.")
+    p.add_argument("--hang-seconds", type=float, help="How long a hang lasts at most.")
+    p.add_argument("--reject-json-schema", action="store_true", default=None,
+                   help="Answer 500 to response_format json_schema, like llama.cpp's server.")
+    p.add_argument("--log-file", help="Append one JSON line per request to this file.")
+    return p
+
+
+def config_from_args(args: argparse.Namespace) -> FakeJudgeConfig:
+    flags: dict[str, Any] = {
+        key: getattr(args, key)
+        for key in ("model", "latency", "capacity", "fault_rate", "max_faults", "seed",
+                    "retry_after", "hang_seconds", "reject_json_schema", "log_file")
+        if getattr(args, key) is not None
+    }
+    if args.fault_mix:
+        flags["fault_mix"] = parse_mix(args.fault_mix)
+    file_layer = load_yaml(args.config) if args.config else None
+    return build_config(FakeJudgeConfig, file_layer, flags)
+
+
+def main(argv: list[str] | None = None) -> None:
+    import uvicorn
+
+    from .fake_judge import FakeJudgeApp, uvicorn_config
+
+    args = build_parser().parse_args(argv)
+    try:
+        config = config_from_args(args)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    app = FakeJudgeApp(config)
+    print(f"fake judge on http://{args.host}:{args.port}/v1", file=sys.stderr, flush=True)
+    try:
+        uvicorn.Server(uvicorn_config(app, args.host, args.port)).run()
+    finally:
+        app.close()
+
+
+__all__ = ["build_parser", "config_from_args", "main", "parse_mix"]

@@ -1,0 +1,108 @@
+"""The Ray engine on a local Ray instance (2 CPUs) against the fake OpenAI-compatible judge
+server: the same rewards as the single-process engine, usage summed over workers, resume."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from longjudge.config import CacheConfig, JudgeConfig, RunConfig, ScoreConfig
+from longjudge.runtime.job import JobOutcome, ScoreJob, run_job_sync
+from longjudge.runtime.rundir import RunDir
+from longjudge.testing.fake_config import FakeJudgeConfig
+from longjudge.testing.fake_judge import FakeJudgeServer
+
+PROMPTS, CANDIDATES = 4, 3
+
+
+@pytest.fixture(scope="module")
+def ray_instance() -> Iterator[Any]:
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def judge() -> Iterator[FakeJudgeServer]:
+    # a little latency so that requests overlap and the concurrency limit is exercised
+    with FakeJudgeServer(FakeJudgeConfig(latency=0.02, capacity=64)) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("inputs")
+    examples, responses = root / "examples.jsonl", root / "responses.jsonl"
+    with examples.open("w") as ex, responses.open("w") as rs:
+        for i in range(PROMPTS):
+            context = " ".join(
+                f"Note {i}.{j}: the mill by river {j} ground {i + j * 7} sacks in spring."
+                for j in range(20)
+            )
+            row = {"idx": str(i), "context": context, "query": f"How much did mills grind ({i})?"}
+            ex.write(json.dumps(row) + "\n")
+            for k in range(CANDIDATES):
+                text = f"River {k} ground {i + k * 7} sacks. Mill {k} was busy in spring."
+                rs.write(json.dumps({"idx": f"{i}-{k}", "answer": text}) + "\n")
+    return examples, responses
+
+
+def job(inputs: tuple[Path, Path], url: str, out: Path, cache: Path, **kw: Any) -> ScoreJob:
+    config = ScoreConfig(
+        judge=JudgeConfig(base_url=url, max_concurrency=4, structured_output="json_schema"),
+        cache=CacheConfig(path=str(cache)),
+        run=RunConfig(progress=False),
+    )
+    return ScoreJob(inputs[0], inputs[1], "openai/fake-judge", config=config, out=out, **kw)
+
+
+def table(out: Path) -> list[tuple[str, str, str, float | None]]:
+    return sorted(
+        (r.example_id, r.candidate_id, r.status, r.total) for r in RunDir(out).rewards()
+    )
+
+
+def test_ray_engine_matches_local_engine_and_resumes(
+    ray_instance: Any, judge: FakeJudgeServer, inputs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    judge_url = judge.base_url
+    local = run_job_sync(job(inputs, judge_url, tmp_path / "local", tmp_path / "a.sqlite"))
+    far = job(inputs, judge_url, tmp_path / "ray", tmp_path / "b.sqlite", engine="ray")
+    distributed: JobOutcome = run_job_sync(far)
+
+    expected = table(tmp_path / "local")
+    assert len(expected) == PROMPTS * CANDIDATES
+    assert table(tmp_path / "ray") == expected
+    assert not (tmp_path / "ray" / "shards").exists()
+    assert (distributed.result.scored, distributed.result.unscored) == (
+        local.result.scored, local.result.unscored
+    )
+    # usage summed over the workers: the same judge calls as one process (separate caches)
+    assert distributed.usage["total"]["calls"] == local.usage["total"]["calls"] > 0
+    (entry,) = RunDir(tmp_path / "ray").read_summary()["invocations"]
+    assert entry["engine"] == "ray" and entry["workers"] == 2
+    assert sum(entry["concurrency"]) == 4  # the judge's limit, split over the workers
+    assert 2 <= judge.stats["peak_in_service"] <= 4  # ... and never exceeded in total
+    assert entry["usage"] == distributed.usage
+    (local_entry,) = RunDir(tmp_path / "local").read_summary()["invocations"]
+    assert entry["scorer"] == local_entry.get("scorer", {})
+    assert RunDir(tmp_path / "ray").read_config()["method"] == "longreward"
+
+    # resume: drop some results, run again; only those are scored, nothing is duplicated
+    rewards_file = tmp_path / "ray" / "rewards.jsonl"
+    lines = rewards_file.read_text().splitlines()
+    rewards_file.write_text("\n".join(lines[:5]) + "\n")
+    again = run_job_sync(far)
+    assert (again.result.skipped, again.result.scored + again.result.unscored) == (5, 7)
+    assert table(tmp_path / "ray") == expected
+    assert len(rewards_file.read_text().splitlines()) == PROMPTS * CANDIDATES
+
+    # nothing left: no worker is started, every candidate is skipped
+    done = run_job_sync(far)
+    assert done.result.skipped == PROMPTS * CANDIDATES and done.usage["total"]["calls"] == 0
+    assert RunDir(tmp_path / "ray").read_summary()["invocations"][-1]["workers"] == 0
