@@ -15,9 +15,9 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from longjudge.errors import ConfigError
-from longjudge.testing.fake_cli import config_from_args, build_parser, parse_mix
+from longjudge.testing.fake_cli import build_parser, config_from_args, parse_mix
 from longjudge.testing.fake_config import FakeJudgeConfig, FaultPlan
-from longjudge.testing.fake_judge import FakeJudgeServer
+from longjudge.testing.fake_judge import FakeJudgeProcess, FakeJudgeServer
 
 from .judge_helpers import fault_config
 
@@ -93,6 +93,8 @@ def test_models_health_and_unknown_route() -> None:
         health = httpx.get(server.base_url.removesuffix("/v1") + "/health")
         missing = httpx.get(f"{server.base_url}/nothing")
         bad = httpx.post(f"{server.base_url}/chat/completions", content=b"not json")
+        stats = httpx.get(server.base_url.removesuffix("/v1") + "/stats").json()
+    assert stats["requests"] == 0  # the rejected body never reached the judge
     assert [m["id"] for m in models["data"]] == ["judge-x"]
     assert health.json() == {"status": "ok"}
     assert missing.status_code == 404
@@ -297,3 +299,18 @@ def test_module_runs_as_a_server_process(tmp_path: Path) -> None:
         output.close()
     assert f"127.0.0.1:{port}/v1" in (tmp_path / "server.out").read_text()
     assert json.loads(log.read_text().splitlines()[0])["status"] == 200
+
+
+def test_fake_judge_process_for_benchmarks(tmp_path: Path) -> None:
+    log = tmp_path / "requests.jsonl"
+    config = FakeJudgeConfig(model="proc-judge", capacity=3, log_file=str(log))
+    with FakeJudgeProcess(config) as server:
+        answer = httpx.post(f"{server.base_url}/chat/completions", json=body(), timeout=5)
+        Verdict.model_validate_json(content(answer))
+        models = httpx.get(f"{server.base_url}/models").json()
+        stats = server.stats
+    assert models["data"][0]["id"] == "proc-judge"
+    assert stats["requests"] == 1 and stats["by_status"] == {"200": 1}
+    assert len(log.read_text().splitlines()) == 1
+    with pytest.raises(httpx.HTTPError):  # stopped
+        httpx.get(f"{server.base_url}/models", timeout=1)

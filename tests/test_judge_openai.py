@@ -19,6 +19,7 @@ from longjudge.errors import (
     TransientJudgeError,
 )
 from longjudge.judges.base import JudgeRequest
+from longjudge.judges.openai import OpenAIJudge
 from longjudge.prompts.check import CHECK_PROMPT, CheckOut, check_request
 from longjudge.runtime.cache import JudgeCache
 from longjudge.runtime.limiter import limiter_for
@@ -131,9 +132,11 @@ def test_persistent_fault_ends_in_a_clear_error_and_nothing_cached(
         finally:
             await client.aclose()
 
-    with FakeJudgeServer(fault_config(kind, retry_after=0.01)) as server:
-        with pytest.raises((JudgeError, ParseError)) as raised:
-            asyncio.run(go(server))
+    with (
+        FakeJudgeServer(fault_config(kind, retry_after=0.01)) as server,
+        pytest.raises((JudgeError, ParseError)) as raised,
+    ):
+        asyncio.run(go(server))
     if kind in PARSE:
         assert isinstance(raised.value, ParseError) and raised.value.reason == PARSE[kind]
         expected_calls = RETRY.parse_retries + 1
@@ -164,7 +167,7 @@ def test_a_scorer_turns_a_failed_judge_into_unscored(kind: FaultKind) -> None:
     with FakeJudgeServer(fault_config(kind, retry_after=0.01)) as server:
         reason = asyncio.run(go(server))
     assert reason and reason.startswith("helpfulness")
-    assert (PARSE[kind] if kind in PARSE else "judge error") in reason
+    assert PARSE.get(kind, "judge error") in reason
 
 
 def test_a_healthy_server_scores() -> None:
@@ -225,9 +228,11 @@ def test_explicit_json_schema_against_a_server_that_rejects_it_is_fatal() -> Non
         finally:
             await client.aclose()
 
-    with FakeJudgeServer(FakeJudgeConfig(reject_json_schema=True)) as server:
-        with pytest.raises(FatalJudgeError, match="structured_output"):
-            asyncio.run(go(server))
+    with (
+        FakeJudgeServer(FakeJudgeConfig(reject_json_schema=True)) as server,
+        pytest.raises(FatalJudgeError, match="structured_output"),
+    ):
+        asyncio.run(go(server))
     assert len(server.requests) == 1  # a dialect error is never retried
 
 
@@ -236,7 +241,7 @@ def test_a_transient_500_does_not_downgrade_the_dialect() -> None:
         client = openai_client(server)
         for question in ("Is ice cold?", "Is fire cold?"):
             await client.complete(check_request(question), step="c", parse=CHECK_PROMPT.parse)
-        assert getattr(client.judge, "dialect") == "json_schema"
+        assert isinstance(client.judge, OpenAIJudge) and client.judge.dialect == "json_schema"
         await client.aclose()
 
     with FakeJudgeServer(fault_config("server_error", max_faults=1)) as server:

@@ -84,11 +84,12 @@ def test_search_many_equals_search_and_k_is_bounded() -> None:
 
 def test_rrf_fuses_ranks() -> None:
     a = [Hit(0, 9.0), Hit(1, 5.0), Hit(2, 1.0)]
-    b = [Hit(2, 0.9), Hit(1, 0.8)]
+    b = [Hit(1, 0.9), Hit(2, 0.8)]
     fused = rrf([a, b], 3, 60)
     assert [h.chunk_index for h in fused] == [1, 2, 0]
-    assert fused[0].score == pytest.approx(1 / 62 + 1 / 62)
+    assert fused[0].score == pytest.approx(1 / 62 + 1 / 61)
     assert fused[2].score == pytest.approx(1 / 61)
+    assert [h.chunk_index for h in rrf([a, b], 1, 60)] == [1]
 
 
 class CountingModel:

@@ -9,8 +9,8 @@ import pytest
 from tenacity import AsyncRetrying, RetryCallState
 
 from longjudge.config import RetryConfig
-from longjudge.judges.base import JudgeRequest
 from longjudge.errors import FatalJudgeError, RateLimitError, TransientJudgeError
+from longjudge.judges.base import JudgeRequest
 from longjudge.runtime.retry import _Wait, call_with_retry, is_retryable
 
 from .conftest import make_client

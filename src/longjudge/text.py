@@ -386,6 +386,8 @@ def token_windows(
     last ends at ``len(text)``; whitespace between two windows belongs to the first. With
     ``align_sentences`` windows hold whole sentences and only a sentence longer than ``size``
     is cut. An empty text has no windows; a text without tokens is one window of 0 tokens.
+    A window never cuts inside a character, so the byte-level tokens of one character stay
+    together even when they exceed ``size``.
     """
     if size < 1:
         raise ValueError("window size must be at least 1 token")

@@ -7,7 +7,7 @@ import asyncio
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -84,21 +84,29 @@ def _print(spec: str, result: CheckResult) -> None:
 
 @app.command("check-judge")
 def check_judge(
-    judge: str = typer.Option(..., "--judge", help="Judge spec, e.g. openai/<model>."),
-    base_url: Optional[str] = typer.Option(None, "--base-url", help="OpenAI-compatible URL."),
-    structured_output: Optional[str] = typer.Option(
-        None, "--structured-output",
-        help="Schema dialect: auto, json_schema, json_object or none.",
+    judge: Annotated[str, typer.Option("--judge", help="Judge spec, e.g. openai/<model>.")],
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="OpenAI-compatible base URL.")
+    ] = None,
+    structured_output: Annotated[
+        str | None,
+        typer.Option("--structured-output",
+                     help="Schema dialect: auto, json_schema, json_object or none."),
+    ] = None,
+    api_key_env: Annotated[
+        str | None,
+        typer.Option("--api-key-env", help="Environment variable that holds the API key."),
+    ] = None,
+    timeout: Annotated[
+        float | None, typer.Option("--timeout", help="Seconds before the call is abandoned.")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="YAML file; its judge: section is used.")
+    ] = None,
+    question: Annotated[str, typer.Option("--question", help="The yes/no question.")] = (
+        DEFAULT_QUESTION
     ),
-    api_key_env: Optional[str] = typer.Option(
-        None, "--api-key-env", help="Environment variable that holds the API key."
-    ),
-    timeout: Optional[float] = typer.Option(None, "--timeout", help="Seconds for the call."),
-    config: Optional[Path] = typer.Option(
-        None, "--config", help="YAML file; its judge: section is used."
-    ),
-    question: str = typer.Option(DEFAULT_QUESTION, "--question", help="The yes/no question."),
-    max_tokens: int = typer.Option(64, "--max-tokens", help="Completion budget."),
+    max_tokens: Annotated[int, typer.Option("--max-tokens", help="Completion budget.")] = 64,
 ) -> None:
     """Make one real structured call: latency, schema enforcement, tokens and the answer."""
     try:

@@ -35,14 +35,14 @@ def default_model_path() -> str:
 
 def load_model(path: str | None = None) -> Any:
     """The SentenceTransformer at ``path`` (default: the packaged MiniLM), loaded once."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     where = path or default_model_path()
     with _LOCK:
         model = _MODELS.get(where)
         if model is None:
             if not Path(where).expanduser().is_dir():
                 raise ConfigError(f"dense model {where!r}: not a local model directory")
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
             try:
                 from sentence_transformers import SentenceTransformer
             except ImportError as exc:

@@ -14,6 +14,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.progress import Progress as RichProgress
+from rich.progress import TaskID
 
 from .usage import UsageTracker
 
@@ -25,7 +26,7 @@ class Progress:
         self.usage = usage
         self.enabled = enabled and sys.stderr.isatty() and total > 0
         self._bar: RichProgress | None = None
-        self._task = None
+        self._task: TaskID | None = None
         self.total = total
 
     def __enter__(self) -> Progress:

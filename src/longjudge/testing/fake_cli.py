@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--host", default="127.0.0.1", help="Address to bind (default loopback).")
     p.add_argument("--port", type=int, default=8099, help="Port to listen on (0: any free).")
+    p.add_argument("--port-file", help="Write the bound port to this file once listening.")
     p.add_argument("--config", help="YAML file with FakeJudgeConfig fields.")
     p.add_argument("--model", help="Model name listed by /v1/models.")
     p.add_argument("--latency", type=float, help="Seconds each request holds a serving slot.")
@@ -60,9 +61,13 @@ def config_from_args(args: argparse.Namespace) -> FakeJudgeConfig:
 
 
 def main(argv: list[str] | None = None) -> None:
+    import socket
+    from pathlib import Path
+
     import uvicorn
 
-    from .fake_judge import FakeJudgeApp, uvicorn_config
+    from .fake_app import FakeJudgeApp
+    from .fake_judge import uvicorn_config
 
     args = build_parser().parse_args(argv)
     try:
@@ -70,12 +75,20 @@ def main(argv: list[str] | None = None) -> None:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((args.host, args.port))  # bound here so that --port 0 can report its port
+    port = int(sock.getsockname()[1])
     app = FakeJudgeApp(config)
-    print(f"fake judge on http://{args.host}:{args.port}/v1", file=sys.stderr, flush=True)
+    server = uvicorn.Server(uvicorn_config(app, args.host, port))
+    print(f"fake judge on http://{args.host}:{port}/v1", file=sys.stderr, flush=True)
+    if args.port_file:
+        Path(args.port_file).write_text(str(port), encoding="utf-8")
     try:
-        uvicorn.Server(uvicorn_config(app, args.host, args.port)).run()
+        server.run(sockets=[sock])
     finally:
         app.close()
+        sock.close()
 
 
 __all__ = ["build_parser", "config_from_args", "main", "parse_mix"]

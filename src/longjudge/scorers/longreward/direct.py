@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...types import Candidate, DimensionScore, Example
-from .outputs import LogicalityOut
+from .outputs import HelpfulnessOut, LogicalityOut
 from .steps import StepContext, StepFailed, answer_block, question_block
 
 
@@ -17,10 +17,13 @@ async def score_direct(
     ctx: StepContext, name: str, example: Example, candidate: Candidate
 ) -> DimensionScore:
     """Score ``helpfulness`` or ``logicality`` of one candidate."""
-    prompt = ctx.prompts.helpfulness if name == "helpfulness" else ctx.prompts.logicality
     values = {"question": question_block(example.query), "answer": answer_block(candidate.text)}
+    out: HelpfulnessOut | LogicalityOut
     try:
-        out = await ctx.ask(f"{name}.score", prompt, values)
+        if name == "helpfulness":
+            out = await ctx.ask(f"{name}.score", ctx.prompts.helpfulness, values)
+        else:
+            out = await ctx.ask(f"{name}.score", ctx.prompts.logicality, values)
     except StepFailed as exc:
         return DimensionScore.unscored(
             name, exc.reason, usage=ctx.usage.total(), prompt_hashes=ctx.hashes

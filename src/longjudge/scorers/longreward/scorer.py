@@ -42,8 +42,9 @@ def combine(
     scored = [d for d in dimensions.values() if d.status == "scored" and d.score is not None]
     if unscored and (not config.renormalize or not scored):
         return None, "; ".join(f"{d.name} unscored: {d.reason}" for d in unscored)
-    weight = sum(config.weights[d.name] for d in scored)  # type: ignore[index]
-    total = sum(config.weights[d.name] * d.score for d in scored)  # type: ignore[index,misc]
+    weights: dict[str, float] = {str(k): v for k, v in config.weights.items()}
+    weight = sum(weights[d.name] for d in scored)
+    total = sum(weights[d.name] * (d.score or 0.0) for d in scored)  # score is set: scored
     return total / weight, None
 
 
