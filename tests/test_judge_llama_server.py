@@ -29,7 +29,11 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Start ``python -m llama_cpp.server``; yield its base URL (ending in /v1)."""
+    """Start ``python -m llama_cpp.server``; yield its base URL (ending in /v1).
+
+    One thread: on a busy 2-core machine llama.cpp's two threads spin against each other and a
+    64-token answer takes 20 s instead of 1 s.
+    """
     from longjudge.judges.local import packaged_model_path
 
     with socket.socket() as sock:
@@ -39,7 +43,7 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     log = log_path.open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "llama_cpp.server", "--model", str(packaged_model_path()),
-         "--chat_format", "gemma", "--n_ctx", "2048", "--n_threads", "2",
+         "--chat_format", "gemma", "--n_ctx", "2048", "--n_threads", "1",
          "--host", "127.0.0.1", "--port", str(port)],
         stdout=log, stderr=subprocess.STDOUT,
     )

@@ -81,7 +81,7 @@ def test_total_time_is_bounded() -> None:
     func = Flaky(*[TransientJudgeError("500") for _ in range(1000)])
     with pytest.raises(TransientJudgeError):
         run(func, config)
-    assert 2 <= len(func.times) < 20
+    assert 1 <= len(func.times) < 50  # far below max_attempts: the time bound stopped it
 
 
 @pytest.mark.parametrize("error", [FatalJudgeError("401"), ValueError("a bug"),

@@ -104,9 +104,13 @@ def test_split_sentences_english() -> None:
 
 def test_split_sentences_chinese_and_mixed() -> None:
     got = [CHINESE[s:e] for s, e in split_sentences(CHINESE)]
-    assert got == ["他说：“你好。”", "然后离开了！", "真的吗？", "是的；", "我们明天见。", "第二段落在这里"]
+    assert got == [
+        "他说：“你好。”", "然后离开了！", "真的吗？", "是的；", "我们明天见。", "第二段落在这里"
+    ]
     mixed = [MIXED[s:e] for s, e in split_sentences(MIXED)]
-    assert mixed == ["The model 通义千问 scored 85.5 points。", "它很强！", "Then it stopped.", "结束"]
+    assert mixed == [
+        "The model 通义千问 scored 85.5 points。", "它很强！", "Then it stopped.", "结束"
+    ]
 
 
 @pytest.mark.parametrize("text", [ENGLISH, CHINESE, MIXED, ENGLISH * 5 + CHINESE * 5 + MIXED])

@@ -53,16 +53,15 @@ class EvidenceIndex:
 
     def hits_many(self, queries: Sequence[str]) -> list[list[Hit]]:
         """Top-k hits per query (best first); repeated queries are answered from memory."""
-        missing = list(dict.fromkeys(q for q in queries if q not in self._memo))
+        known = {q: self._memo.get(q) for q in queries}
+        missing = [q for q, hits in known.items() if hits is None]
         if missing:
             found = self.index.search_many(missing, self.config.top_k)
             if len(self._memo) + len(missing) > _MEMO_LIMIT:
                 self._memo.clear()
-            self._memo.update(zip(missing, found))
-            fresh = dict(zip(missing, found))
-        else:
-            fresh = {}
-        return [fresh[q] if q in fresh else self._memo[q] for q in queries]
+            for query, hits in zip(missing, found, strict=True):
+                known[query] = self._memo[query] = hits
+        return [known[q] or [] for q in queries]
 
     def _evidence(self, hits: list[Hit]) -> list[Evidence]:
         out = [

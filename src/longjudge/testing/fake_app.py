@@ -62,15 +62,18 @@ class FakeJudgeApp:
         if path.endswith("/chat/completions") and method == "POST":
             await self._chat(scope, receive, send)
             return
+        if path == "/health" and method == "GET":  # monitoring: not logged
+            await JSONResponse({"status": "ok"})(scope, receive, send)
+            return
+        if path == "/stats" and method == "GET":
+            await JSONResponse(self.stats())(scope, receive, send)
+            return
         if path.endswith("/models") and method == "GET":
             data = [{"id": self.config.model, "object": "model", "owned_by": "longjudge"}]
             response = JSONResponse({"object": "list", "data": data})
-        elif path == "/health" and method == "GET":
-            response = JSONResponse({"status": "ok"})
-        elif path == "/stats" and method == "GET":
-            response = JSONResponse(self.stats())
         else:
             response = JSONResponse({"error": {"message": f"no route {method} {path}"}}, 404)
+        self._done(_record(path), response.status_code)
         await response(scope, receive, send)
 
     # -- chat completions ---------------------------------------------------------------------
@@ -85,19 +88,12 @@ class FakeJudgeApp:
         except ValueError:
             body = None
         if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
+            self._done(_record(scope["path"]), 400)
             await _error(400, "body must be a JSON object with 'messages'")(scope, receive, send)
             return
         fmt = body.get("response_format")
         fmt_type = fmt.get("type") if isinstance(fmt, dict) else None
-        record: dict[str, Any] = {
-            "time": time.time(),
-            "path": scope["path"],
-            "model": body.get("model"),
-            "fault": None,
-            "status": None,
-            "response_format": fmt_type,
-            "n": body.get("n") or 1,
-        }
+        record = _record(scope["path"], body.get("model"), fmt_type, body.get("n") or 1)
         if self.config.record_bodies:
             record["body"] = body
         if self.config.reject_json_schema and fmt_type == "json_schema":
@@ -259,6 +255,14 @@ class FakeJudgeApp:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+def _record(
+    path: str, model: Any = None, response_format: Any = None, n: Any = None
+) -> dict[str, Any]:
+    """One request log entry; ``fault`` and ``status`` are filled in when it is answered."""
+    return {"time": time.time(), "path": path, "model": model, "fault": None, "status": None,
+            "response_format": response_format, "n": n}
 
 
 def _schema_of(fmt: Any) -> Any:

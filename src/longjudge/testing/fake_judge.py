@@ -53,7 +53,7 @@ class FakeJudgeServer:
 
     @property
     def requests(self) -> list[dict[str, Any]]:
-        """One record per chat completion request: time, path, model, fault, status ..."""
+        """One record per API request (not /health, /stats): time, path, model, fault, status ..."""
         return self.app.requests
 
     @property
@@ -65,7 +65,9 @@ class FakeJudgeServer:
 
         import uvicorn
 
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY only on sockets that say so, and
+        # without it every response waits ~40 ms for a delayed ACK (Nagle).
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind((self.host, self.port))
         self.port = int(self._socket.getsockname()[1])
