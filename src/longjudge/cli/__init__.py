@@ -8,14 +8,16 @@ import sys
 from ..errors import LongJudgeError
 from .app import app, console
 
-# Importing a command module registers its commands on `app`.
-from . import evaluate as _evaluate  # noqa: E402,F401
-from . import judges as _judges  # noqa: E402,F401
-from . import check as _check  # noqa: E402,F401
-from . import score as _score  # noqa: E402,F401
-from . import preference as _preference  # noqa: E402,F401
-from . import train as _train  # noqa: E402,F401
-from . import serve as _serve  # noqa: E402,F401
+# Importing a command module registers its commands on `app`, in this order in --help.
+# isort: off
+from . import judges as _judges  # noqa: F401
+from . import check as _check  # noqa: F401
+from . import score as _score  # noqa: F401
+from . import preference as _preference  # noqa: F401
+from . import train as _train  # noqa: F401
+from . import evaluate as _evaluate  # noqa: F401
+from . import serve as _serve  # noqa: F401
+# isort: on
 
 
 def main() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 from rich.console import Console
 
@@ -22,4 +24,19 @@ out = Console()
 @app.callback()
 def _root() -> None:
     """Long-context reward modeling from the command line."""
-__all__ = ["app", "console", "out"]
+
+def flag_layer(**flags: Any) -> dict[str, Any]:
+    """Given flags as a nested config layer (``judge__base_url`` -> judge.base_url)."""
+    layer: dict[str, Any] = {}
+    for dotted, value in flags.items():
+        if value is None:
+            continue
+        node = layer
+        *parents, leaf = dotted.split("__")
+        for parent in parents:
+            node = node.setdefault(parent, {})
+        node[leaf] = value
+    return layer
+
+
+__all__ = ["app", "console", "flag_layer", "out"]

@@ -17,24 +17,12 @@ from ..preference.dataset import trl_rows, write_pairs
 from ..preference.pairs import PairConfig, make_pairs
 from ..preference.run_inputs import load_run
 from ..preference.sampling import SampleConfig, sample_file
-from .app import app, console, out
+from .app import app, console, flag_layer, out
 
 #: Exit code when the command finished but some prompts failed or some records were bad.
 EXIT_PARTIAL = 3
 
 
-def _layer(**flags: Any) -> dict[str, Any]:
-    """Flags that were given, as a nested mapping (``judge__base_url`` -> judge.base_url)."""
-    layer: dict[str, Any] = {}
-    for dotted, value in flags.items():
-        if value is None:
-            continue
-        node = layer
-        *parents, leaf = dotted.split("__")
-        for parent in parents:
-            node = node.setdefault(parent, {})
-        node[leaf] = value
-    return layer
 
 
 def _report_input_errors(errors: list[RecordError]) -> None:
@@ -60,7 +48,7 @@ def sample(
     config: Annotated[Path | None, typer.Option("--config", "-c", help="YAML SampleConfig.")] = None,
 ) -> None:
     """Sample N candidates per prompt; re-running with the same --out resumes."""
-    flags = _layer(
+    flags = flag_layer(
         n=n, temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed,
         judge__base_url=base_url, judge__max_concurrency=concurrency,
     )
@@ -105,7 +93,7 @@ def pairs(
     summary_path: Annotated[Path | None, typer.Option("--summary", help="Summary JSON.")] = None,
 ) -> None:
     """Make one preference pair per prompt from a run's rewards (TRL conversational format)."""
-    flags = _layer(strategy=strategy, min_margin=min_margin, min_scored=min_scored)
+    flags = flag_layer(strategy=strategy, min_margin=min_margin, min_scored=min_scored)
     cfg = build_config(PairConfig, load_yaml(config) if config else None, flags)
     data = load_run(run_dir, examples, responses)
     _report_input_errors(data.errors)

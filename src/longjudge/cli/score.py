@@ -13,7 +13,7 @@ from ..config import ScoreConfig, build_config, load_yaml
 from ..errors import ConfigError
 from ..runtime.rundir import RunDir
 from ..types import Reward
-from .app import app, console, out
+from .app import app, console, flag_layer, out
 
 if TYPE_CHECKING:
     from ..runtime.job import JobOutcome
@@ -22,17 +22,6 @@ if TYPE_CHECKING:
 EXIT_PARTIAL = 3
 
 
-def _overrides(**flags: Any) -> dict[str, Any]:
-    layer: dict[str, Any] = {}
-    for dotted, value in flags.items():
-        if value is None:
-            continue
-        node = layer
-        *parents, leaf = dotted.split("__")
-        for parent in parents:
-            node = node.setdefault(parent, {})
-        node[leaf] = value
-    return layer
 
 
 @app.command("score")
@@ -58,7 +47,7 @@ def score(
     """Score every response of INPUT's examples; resumes when --out already holds results."""
     from ..runtime.job import ScoreJob, run_job_sync  # the scorers' imports, only when used
 
-    flags = _overrides(
+    flags = flag_layer(
         judge__base_url=base_url,
         judge__max_concurrency=concurrency,
         cache__enabled=False if no_cache else None,

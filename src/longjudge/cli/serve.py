@@ -7,8 +7,7 @@ from typing import Annotated
 
 import typer
 
-from .app import app, console
-from .score import _overrides
+from .app import app, console, flag_layer
 
 
 @app.command("serve")
@@ -50,7 +49,7 @@ def serve(
     from ..serve.auth import resolve_token, token_file_is_private
     from ..serve.server import ServerSettings, load_configs, run_server
 
-    flags = _overrides(
+    flags = flag_layer(
         judge__base_url=base_url,
         judge__max_concurrency=concurrency,
         s2l__rm=rm,
