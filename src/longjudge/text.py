@@ -35,7 +35,6 @@ CJK_RANGES = (
     "\u2e80-\u2fdf\u3040-\u30ff\u3100-\u312f\u3190-\u31ff\u3400-\u4dbf\u4e00-\u9fff"
     "\uac00-\ud7af\uf900-\ufaff\U00020000-\U0002fa1f"
 )
-_CJK_CHAR = re.compile(f"[{CJK_RANGES}]")
 _REGEX_TOKEN = re.compile(
     rf"[{CJK_RANGES}]"  # one CJK character
     r"|\d+(?:[.,:]\d+)+"  # a number with separators: 3.14, 1,000, 10:30

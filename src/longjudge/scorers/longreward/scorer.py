@@ -80,12 +80,13 @@ class LongReward(Scorer):
             )
         task = None
         if "completeness" in dims:
-            windows = [
-                w.text
-                for w in token_windows(
-                    example.context, self.config.completeness_window_tokens, self.tokenizer
-                )
-            ]
+            chunks = await asyncio.to_thread(
+                token_windows,
+                example.context,
+                self.config.completeness_window_tokens,
+                self.tokenizer,
+            )
+            windows = [w.text for w in chunks]
             task = asyncio.ensure_future(
                 extract_key_points(self._context(language), example, windows)
             )
