@@ -4,7 +4,7 @@
 
     LongJudgeError
     ├── ConfigError            a config or spec string is invalid (unknown key, bad value)
-    ├── InputError             a whole input file cannot be read (bad records are reported, not raised)
+    ├── InputError             a whole input file cannot be read (bad records are reported)
     ├── MissingDependencyError an optional extra is not installed; the message names it
     ├── PromptError            a prompt template is missing or cannot be rendered
     ├── ParseError             a judge output cannot be used (not JSON, wrong shape, out of range)
@@ -38,8 +38,7 @@ class MissingDependencyError(LongJudgeError, ImportError):
 
     def __init__(self, package: str, extra: str, feature: str) -> None:
         super().__init__(
-            f"{feature} needs the optional package '{package}': "
-            f"pip install 'longjudge[{extra}]'"
+            f"{feature} needs the optional package '{package}': pip install 'longjudge[{extra}]'"
         )
         self.package = package
         self.extra = extra

@@ -19,11 +19,10 @@ console = Console(stderr=True)
 out = Console()
 
 
-
-
 @app.callback()
 def _root() -> None:
     """Long-context reward modeling from the command line."""
+
 
 def flag_layer(**flags: Any) -> dict[str, Any]:
     """Given flags as a nested config layer (``judge__base_url`` -> judge.base_url)."""

@@ -90,8 +90,9 @@ def check_judge(
     ] = None,
     structured_output: Annotated[
         str | None,
-        typer.Option("--structured-output",
-                     help="Schema dialect: auto, json_schema, json_object or none."),
+        typer.Option(
+            "--structured-output", help="Schema dialect: auto, json_schema, json_object or none."
+        ),
     ] = None,
     api_key_env: Annotated[
         str | None,
@@ -110,10 +111,15 @@ def check_judge(
 ) -> None:
     """Make one real structured call: latency, schema enforcement, tokens and the answer."""
     try:
-        judge_config = _judge_config(config, {
-            "base_url": base_url, "structured_output": structured_output,
-            "api_key_env": api_key_env, "timeout": timeout,
-        })
+        judge_config = _judge_config(
+            config,
+            {
+                "base_url": base_url,
+                "structured_output": structured_output,
+                "api_key_env": api_key_env,
+                "timeout": timeout,
+            },
+        )
         backend = create_judge(judge, judge_config)
     except LongJudgeError as exc:
         console.print(f"[red]check failed:[/red] {escape(str(exc))}")
@@ -143,5 +149,6 @@ def check_judge(
             "[yellow]note:[/yellow] the schema was not enforced by the server; outputs are "
             "parsed tolerantly and more of them may end unscored"
         )
+
 
 __all__ = ["CheckResult", "check_judge", "describe_dialect", "run_check"]

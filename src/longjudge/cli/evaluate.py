@@ -55,8 +55,9 @@ def _write_json(path: Path | None, payload: Any) -> None:
         return
     is_record = dataclasses.is_dataclass(payload) and not isinstance(payload, type)
     data = dataclasses.asdict(payload) if is_record else payload
-    path.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=list) + "\n",
-                    encoding="utf-8")
+    path.write_text(
+        json.dumps(data, indent=2, ensure_ascii=False, default=list) + "\n", encoding="utf-8"
+    )
     console.print(f"wrote {path}")
 
 
@@ -109,21 +110,41 @@ def agreement_cmd(
         console.print(f"[yellow]skipped[/yellow] {error.source}:{error.line}: {error.reason}")
     renorm = bool((RunDir(run_dir).read_config().get("longreward") or {}).get("renormalize"))
     config = AgreementConfig(
-        tie_tolerance=tie_tolerance, renormalize=renorm,
+        tie_tolerance=tie_tolerance,
+        renormalize=renorm,
         bootstrap=BootstrapConfig(resamples=resamples, seed=seed),
     )
     report = agreement(_rewards(run_dir), prefs.pairs, config)
-    table = _table("view", "accuracy", "95% CI", "decided", "right", "wrong", "score ties",
-                   "unscored", "human ties")
+    table = _table(
+        "view",
+        "accuracy",
+        "95% CI",
+        "decided",
+        "right",
+        "wrong",
+        "score ties",
+        "unscored",
+        "human ties",
+    )
     for row in report.rows:
         r = row.result
-        table.add_row(row.name, _f(r.accuracy), _ci(r.ci), str(r.decided), str(r.correct),
-                      str(r.wrong), str(r.score_ties), str(r.unscored),
-                      f"{r.human_ties} ({r.human_ties_model_tied})")
+        table.add_row(
+            row.name,
+            _f(r.accuracy),
+            _ci(r.ci),
+            str(r.decided),
+            str(r.correct),
+            str(r.wrong),
+            str(r.score_ties),
+            str(r.unscored),
+            f"{r.human_ties} ({r.human_ties_model_tied})",
+        )
     out.print(table)
-    console.print(f"{report.human_pairs} human judgements ({len(prefs.errors)} bad lines), "
-                  f"{report.missing} about candidates without a reward, {report.examples} "
-                  "prompts.")
+    console.print(
+        f"{report.human_pairs} human judgements ({len(prefs.errors)} bad lines), "
+        f"{report.missing} about candidates without a reward, {report.examples} "
+        "prompts."
+    )
     _write_json(json_out, report)
 
 
@@ -142,17 +163,27 @@ def ranking_cmd(
     from ..evaluation.ranking import SubsetConfig, ranking_curve
 
     config = SubsetConfig(
-        samples=samples, seed=seed,
+        samples=samples,
+        seed=seed,
         bootstrap=BootstrapConfig(resamples=resamples, seed=seed),
     )
     gold_rewards = _rewards(gold)
-    curves = [ranking_curve(_rewards(p), gold_rewards, config, name)
-              for p, name in zip(run_dirs, run_names(run_dirs))]
+    curves = [
+        ranking_curve(_rewards(p), gold_rewards, config, name)
+        for p, name in zip(run_dirs, run_names(run_dirs))
+    ]
     table = _table("run", "N", "mean tau", "95% CI", "prompts", "subsets", "undefined")
     for curve in curves:
         for p in curve.points:
-            table.add_row(curve.scorer, str(p.n), _f(p.tau), _ci(p.ci), str(p.prompts),
-                          str(p.subsets), str(p.undefined))
+            table.add_row(
+                curve.scorer,
+                str(p.n),
+                _f(p.tau),
+                _ci(p.ci),
+                str(p.prompts),
+                str(p.subsets),
+                str(p.undefined),
+            )
     out.print(table)
     _write_json(json_out, {"gold": str(gold), "curves": [dataclasses.asdict(c) for c in curves]})
     if plot is not None:
@@ -181,18 +212,29 @@ def best_of_n_cmd(
     from ..evaluation.metrics import BootstrapConfig
 
     config = BestOfNConfig(
-        ns=n or None, samples=samples, seed=seed,
+        ns=n or None,
+        samples=samples,
+        seed=seed,
         bootstrap=BootstrapConfig(resamples=resamples, seed=seed),
     )
     runs = {name: _rewards(p) for p, name in zip(run_dirs, run_names(run_dirs))}
     curves = best_of_n_curves(runs, _rewards(gold), config)
-    table = _table("run", "N", "best (gold)", "95% CI", "worst (gold)", "95% CI", "prompts",
-                   "no pick")
+    table = _table(
+        "run", "N", "best (gold)", "95% CI", "worst (gold)", "95% CI", "prompts", "no pick"
+    )
     for curve in curves:
         label = f"{curve.scorer} (reference)" if curve.reference else curve.scorer
         for p in curve.points:
-            table.add_row(label, str(p.n), _f(p.best), _ci(p.best_ci), _f(p.worst),
-                          _ci(p.worst_ci), str(p.prompts), str(p.no_pick))
+            table.add_row(
+                label,
+                str(p.n),
+                _f(p.best),
+                _ci(p.best_ci),
+                _f(p.worst),
+                _ci(p.worst_ci),
+                str(p.prompts),
+                str(p.no_pick),
+            )
     out.print(table)
     _write_json(json_out, {"gold": str(gold), "curves": [dataclasses.asdict(c) for c in curves]})
     if plot is not None:
@@ -241,7 +283,10 @@ def judge_cmd(
         k: v for k, v in (("language", language), ("max_shots", max_shots)) if v is not None
     }
     job = LbcJob(
-        input=input, responses=responses, judge=judge, out=out_dir,
+        input=input,
+        responses=responses,
+        judge=judge,
+        out=out_dir,
         config=build_config(ScoreConfig, layer, flags),
         lbc=build_config(LbcJudgeConfig, lbc_layer, lbc_flags),
         examples_file=examples_file,
@@ -251,9 +296,11 @@ def judge_cmd(
 
     out.print(rewards_table(RunDir(out_dir).rewards()))
     usage = entry["usage"]["total"]
-    console.print(f"rated {entry['scored']}, unscored {entry['unscored']}, already done "
-                  f"{entry['skipped_finished']}; judge calls {usage['calls']}, cache hits "
-                  f"{usage['cache_hits']}; results in {out_dir / REWARDS}")
+    console.print(
+        f"rated {entry['scored']}, unscored {entry['unscored']}, already done "
+        f"{entry['skipped_finished']}; judge calls {usage['calls']}, cache hits "
+        f"{usage['cache_hits']}; results in {out_dir / REWARDS}"
+    )
     if entry["unscored"] or entry["input_errors"] or entry["failed_groups"]:
         raise typer.Exit(3)
 
@@ -271,8 +318,10 @@ def faithbench_cmd(
     paths = write_faithbench(data, out_dir)
     pairs = [p for record in data.human for p in pairs_of(record)]
     ties = sum(1 for p in pairs if p.winner == "tie")
-    console.print(f"{len(data.examples)} sources, {len(data.candidates)} summaries, "
-                  f"{len(pairs)} human pairs ({len(pairs) - ties} decided, {ties} ties)")
+    console.print(
+        f"{len(data.examples)} sources, {len(data.candidates)} summaries, "
+        f"{len(pairs)} human pairs ({len(pairs) - ties} decided, {ties} ties)"
+    )
     for name, path in paths.items():
         console.print(f"{name}: {path}")
 
@@ -292,8 +341,14 @@ def report_cmd(
     """Write one self-contained HTML report about a run (no scripts, works offline)."""
     from ..evaluation.report import ReportConfig, write_report
 
-    config = ReportConfig(run_dir=run_dir, human=human, gold=gold, input=input,
-                          responses=responses, max_examples=max_examples)
+    config = ReportConfig(
+        run_dir=run_dir,
+        human=human,
+        gold=gold,
+        input=input,
+        responses=responses,
+        max_examples=max_examples,
+    )
     path = write_report(config, out_file)
     console.print(f"report: {path}")
 

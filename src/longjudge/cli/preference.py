@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -21,8 +21,6 @@ from .app import app, console, flag_layer, out
 
 #: Exit code when the command finished but some prompts failed or some records were bad.
 EXIT_PARTIAL = 3
-
-
 
 
 def _report_input_errors(errors: list[RecordError]) -> None:
@@ -45,12 +43,19 @@ def sample(
     max_tokens: Annotated[int | None, typer.Option(help="Default 1024.")] = None,
     seed: Annotated[int | None, typer.Option(help="Candidate k uses seed + k.")] = None,
     concurrency: Annotated[int | None, typer.Option(help="Requests in flight.")] = None,
-    config: Annotated[Path | None, typer.Option("--config", "-c", help="YAML SampleConfig.")] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="YAML SampleConfig.")
+    ] = None,
 ) -> None:
     """Sample N candidates per prompt; re-running with the same --out resumes."""
     flags = flag_layer(
-        n=n, temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed,
-        judge__base_url=base_url, judge__max_concurrency=concurrency,
+        n=n,
+        temperature=temperature,
+        top_p=top_p,
+        max_tokens=max_tokens,
+        seed=seed,
+        judge__base_url=base_url,
+        judge__max_concurrency=concurrency,
     )
     cfg = build_config(SampleConfig, load_yaml(config) if config else None, flags)
     examples = read_examples(input, build_config(ExampleFields, cfg.example_fields or None))
@@ -83,7 +88,8 @@ def pairs(
     run_dir: Annotated[Path, typer.Argument(help="A run directory (longjudge score --out).")],
     out_path: Annotated[Path, typer.Option("--out", "-o", help=".jsonl, .parquet or a dir.")],
     strategy: Annotated[
-        str | None, typer.Option("--strategy", "-s", help="best-worst (default), s2l, s2l-baseline.")
+        str | None,
+        typer.Option("--strategy", "-s", help="best-worst (default), s2l, s2l-baseline."),
     ] = None,
     examples: Annotated[Path | None, typer.Option(help="Default: the run's input.")] = None,
     responses: Annotated[Path | None, typer.Option(help="Default: the run's responses.")] = None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Optional
+from typing import TYPE_CHECKING, Literal
 
 import typer
 from rich.table import Table
@@ -22,25 +22,23 @@ if TYPE_CHECKING:
 EXIT_PARTIAL = 3
 
 
-
-
 @app.command("score")
 def score(
     input: Path = typer.Argument(..., help="Examples: JSONL, Parquet or a saved HF dataset."),
     responses: Path = typer.Option(..., "--responses", "-r", help="Candidates to score."),
     judge: str = typer.Option("local/gemma-3-270m", "--judge", "-j", help="Judge spec."),
-    base_url: Optional[str] = typer.Option(None, "--base-url", help="OpenAI-compatible URL."),
+    base_url: str | None = typer.Option(None, "--base-url", help="OpenAI-compatible URL."),
     method: str = typer.Option("longreward", "--method", "-m", help="longreward or s2l."),
-    rm: Optional[str] = typer.Option(None, "--rm", help="S2L reward model: hf/PATH or http/URL."),
-    variant: Optional[str] = typer.Option(None, "--variant", help="S2L: r(q,y), +ref, +ref+trust."),
-    config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML config file."),
-    out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Run directory."),
-    concurrency: Optional[int] = typer.Option(None, "--concurrency", help="Judge requests in flight."),
+    rm: str | None = typer.Option(None, "--rm", help="S2L reward model: hf/PATH or http/URL."),
+    variant: str | None = typer.Option(None, "--variant", help="S2L: r(q,y), +ref, +ref+trust."),
+    config: Path | None = typer.Option(None, "--config", "-c", help="YAML config file."),
+    out_dir: Path | None = typer.Option(None, "--out", "-o", help="Run directory."),
+    concurrency: int | None = typer.Option(None, "--concurrency", help="Judge requests in flight."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write the cache."),
     retry_unscored: bool = typer.Option(False, "--retry-unscored", help="Re-score unscored ones."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Count calls and tokens; call nothing."),
     engine: str = typer.Option("local", "--engine", help="local, or ray: prompts over Ray actors."),
-    ray_address: Optional[str] = typer.Option(
+    ray_address: str | None = typer.Option(
         None, "--ray-address", help="Ray cluster (default $RAY_ADDRESS, else a local one)."
     ),
 ) -> None:
@@ -117,11 +115,19 @@ def _print_results(rundir: RunDir, outcome: JobOutcome, out_dir: Path) -> None:
 def _print_dry_run(outcome: JobOutcome) -> None:
     table = Table("step", "judge calls", "prompt tokens (est.)", "completion tokens (est.)")
     for step, usage in outcome.usage["steps"].items():
-        table.add_row(step, str(usage["calls"]), f"{usage['prompt_tokens']:,}",
-                      f"{usage['completion_tokens']:,}")
+        table.add_row(
+            step,
+            str(usage["calls"]),
+            f"{usage['prompt_tokens']:,}",
+            f"{usage['completion_tokens']:,}",
+        )
     total = outcome.usage["total"]
-    table.add_row("total", str(total["calls"]), f"{total['prompt_tokens']:,}",
-                  f"{total['completion_tokens']:,}")
+    table.add_row(
+        "total",
+        str(total["calls"]),
+        f"{total['prompt_tokens']:,}",
+        f"{total['completion_tokens']:,}",
+    )
     out.print(table)
     console.print(
         "dry run: no judge was called; cached requests count as free, and completion tokens "

@@ -45,6 +45,4 @@ def train(
         console.print(f"[yellow]{result.truncated} pair(s) cut at max_length[/yellow]")
     last: dict[str, Any] = next((h for h in reversed(result.log_history) if "loss/sft" in h), {})
     terms = ", ".join(f"{k} {v:.4f}" for k, v in last.items() if k.startswith("loss/"))
-    out.print(
-        f"trained on {result.pairs} pairs; {terms or 'no loss terms logged'} -> {out_dir}"
-    )
+    out.print(f"trained on {result.pairs} pairs; {terms or 'no loss terms logged'} -> {out_dir}")

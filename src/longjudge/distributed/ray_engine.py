@@ -158,7 +158,9 @@ def _worker_config(config: ScoreConfig, share: int) -> dict[str, Any]:
 
 
 def _dump(groups: list[Group]) -> list[GroupDump]:
-    return [(e.model_dump(mode="json"), [c.model_dump(mode="json") for c in cs]) for e, cs in groups]
+    return [
+        (e.model_dump(mode="json"), [c.model_dump(mode="json") for c in cs]) for e, cs in groups
+    ]
 
 
 def run_ray_job(job: ScoreJob, options: RayOptions | None = None) -> JobOutcome:

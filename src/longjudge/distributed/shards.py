@@ -105,4 +105,11 @@ def merge_records(
     return appended
 
 
-__all__ = ["SHARDS", "merge_records", "merge_shards", "partition", "shard_dirs", "split_concurrency"]
+__all__ = [
+    "SHARDS",
+    "merge_records",
+    "merge_shards",
+    "partition",
+    "shard_dirs",
+    "split_concurrency",
+]

@@ -143,9 +143,7 @@ def agreement(
     """
     config = config or AgreementConfig()
     by_key = {(r.example_id, r.candidate_id): r for r in rewards}
-    usable = [
-        p for p in human if (p.example_id, p.a) in by_key and (p.example_id, p.b) in by_key
-    ]
+    usable = [p for p in human if (p.example_id, p.a) in by_key and (p.example_id, p.b) in by_key]
     report = AgreementReport(
         human_pairs=len(human),
         missing=len(human) - len(usable),

@@ -67,7 +67,7 @@ class HumanChoice(_Human):
         return self
 
 
-HumanRecord = Union[HumanScores, HumanChoice]  # noqa: UP007 - a runtime alias on 3.10
+HumanRecord = Union[HumanScores, HumanChoice]
 
 
 @dataclass(frozen=True)

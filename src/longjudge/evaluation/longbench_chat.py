@@ -75,8 +75,7 @@ class LbcJudgeConfig(StrictModel):
 
 _TEXT = {
     "en": ("Rated example answers to this question, for calibration:", "Example {i}: rating {r}"),
-    "zh": ("以下是针对同一问题、已打分的示例回答，供校准参考：",
-           "示例 {i}：得分 {r}"),
+    "zh": ("以下是针对同一问题、已打分的示例回答，供校准参考：", "示例 {i}：得分 {r}"),
 }
 
 
@@ -159,8 +158,12 @@ class LongBenchChatJudge(Scorer):
     ) -> Reward:
         lang = self._language(example)
         shots = shots_for(example.id, self.rated, self.config.max_shots)
-        meta = {"judge": self.client.judge.spec, "language": lang, "shots": len(shots),
-                "scale": "1-10"}
+        meta = {
+            "judge": self.client.judge.spec,
+            "language": lang,
+            "shots": len(shots),
+            "scale": "1-10",
+        }
         hashes = {"lbc_judge": self.prompt.hash(lang)}
         usage = UsageTracker()
 
@@ -168,9 +171,16 @@ class LongBenchChatJudge(Scorer):
             dim = DimensionScore.unscored(
                 "rating", reason, usage=usage.total(), prompt_hashes=hashes
             )
-            return Reward(example_id=example.id, candidate_id=candidate.id, method=self.method,
-                          status="unscored", reason=reason, dimensions={"rating": dim},
-                          usage=usage.total(), meta=meta)
+            return Reward(
+                example_id=example.id,
+                candidate_id=candidate.id,
+                method=self.method,
+                status="unscored",
+                reason=reason,
+                dimensions={"rating": dim},
+                usage=usage.total(),
+                meta=meta,
+            )
 
         if not example.reference:
             return unscored("lbc_judge: the example has no reference answer")
@@ -195,9 +205,16 @@ class LongBenchChatJudge(Scorer):
         dim = DimensionScore.scored(
             "rating", rating, analysis=out.analysis, usage=usage.total(), prompt_hashes=hashes
         )
-        return Reward(example_id=example.id, candidate_id=candidate.id, method=self.method,
-                      status="scored", total=rating, dimensions={"rating": dim},
-                      usage=usage.total(), meta=meta)
+        return Reward(
+            example_id=example.id,
+            candidate_id=candidate.id,
+            method=self.method,
+            status="scored",
+            total=rating,
+            dimensions={"rating": dim},
+            usage=usage.total(),
+            meta=meta,
+        )
 
 
 @dataclass
@@ -239,8 +256,13 @@ async def run_lbc_job(job: LbcJob) -> dict[str, Any]:
         }
         start_rundir(rundir, score_job, described, errors)
         result = await run_scoring(scorer, groups, rundir, job.config.run)
-        entry = {"judge": job.judge, "method": METHOD, **result.to_dict(),
-                 "input_errors": len(errors), "usage": client.usage.to_dict()}
+        entry = {
+            "judge": job.judge,
+            "method": METHOD,
+            **result.to_dict(),
+            "input_errors": len(errors),
+            "usage": client.usage.to_dict(),
+        }
         rundir.add_invocation(entry)
     finally:
         await client.aclose()

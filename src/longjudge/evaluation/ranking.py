@@ -104,9 +104,7 @@ def ranking_curve(
     """Kendall's tau-b between ``rewards`` and ``gold`` rankings per prompt, by subset size."""
     config = config or SubsetConfig()
     mine, theirs = keys_by_example(rewards), keys_by_example(gold)
-    pools = {
-        eid: [c for c in mine[eid] if c in theirs[eid]] for eid in mine if eid in theirs
-    }
+    pools = {eid: [c for c in mine[eid] if c in theirs[eid]] for eid in mine if eid in theirs}
     pools = {eid: pool for eid, pool in pools.items() if len(pool) >= 2}
     curve = RankingCurve(name, prompts=len(pools))
     largest = max((len(p) for p in pools.values()), default=0)

@@ -91,7 +91,7 @@ def iter_raw(path: str | Path) -> tuple[Format, Iterator[Raw]]:
             return _json_file(path)
         # Opened here so that an unreadable file raises now; _jsonl closes it.
         if fmt == "jsonl.gz":
-            zipped = gzip.open(path, "rb")  # noqa: SIM115
+            zipped = gzip.open(path, "rb")
             try:
                 zipped.peek(1)  # not gzip at all: BadGzipFile (an OSError) now, not mid-read
             except OSError:

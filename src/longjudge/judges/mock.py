@@ -22,7 +22,7 @@ from .base import Judge, JudgeRequest, JudgeResponse
 from .registry import register_backend
 
 Answer = Union[str, JudgeResponse, BaseException]
-ScriptFn = Callable[[JudgeRequest], Union[str, JudgeResponse]]
+ScriptFn = Callable[[JudgeRequest], str | JudgeResponse]
 Script = Union[Sequence[Answer], ScriptFn]
 
 _SCRIPTS: dict[str, ScriptFn] = {}

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..config import JudgeConfig
 from ..errors import ConfigError
 from .base import Judge
-from ..config import JudgeConfig
 
 Factory = Callable[[str, JudgeConfig], Judge]
 

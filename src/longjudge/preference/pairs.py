@@ -118,7 +118,8 @@ def _s2l_baseline(rewards: Sequence[Reward], config: PairConfig) -> Pick | str:
         return _empty_pool_reason(rewards)
     inside = config.baseline_pool == "trust_region"
     pool = [
-        r for r in rewards
+        r
+        for r in rewards
         if _baseline(r) is not None and (r.selectable if inside else r.status == "scored")
     ]
     if not pool:
@@ -162,7 +163,11 @@ def _check_method(rewards: Sequence[Reward], strategy: str) -> None:
                 f"strategy {strategy!r} needs S2L-RM rewards (method 's2l'); this run has "
                 f"{', '.join(methods)}: use --strategy best-worst"
             )
-    if strategy == "s2l-baseline" and rewards and not any(_baseline(r) is not None for r in rewards):
+    if (
+        strategy == "s2l-baseline"
+        and rewards
+        and not any(_baseline(r) is not None for r in rewards)
+    ):
         raise ConfigError(
             "strategy 's2l-baseline' needs the r(q,y) baseline score of each candidate "
             "(meta.baseline_score): score with the S2L-RM baseline switched on"

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from functools import lru_cache
+from functools import cache
 from importlib.resources import files
 from typing import Any, Generic, Literal, TypeVar
 
@@ -49,7 +49,7 @@ def data_block(label: str, text: str) -> str:
     return f"<<<{label} {tag}>>>\n{safe}\n<<<END {label} {tag}>>>"
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_template(name: str, lang: Language) -> tuple[str, str, str]:
     """Return (system, user, sha256) of ``templates/<name>.<lang>.txt``."""
     path = files("longjudge.prompts").joinpath("templates").joinpath(f"{name}.{lang}.txt")

@@ -60,11 +60,7 @@ def top_hits(scores: np.ndarray, k: int, *, positive_only: bool = False) -> list
     else:
         part = np.arange(scores.size)
     order = part[np.lexsort((part, -scores[part]))]
-    return [
-        Hit(int(i), float(scores[i]))
-        for i in order
-        if not positive_only or scores[i] > 0
-    ]
+    return [Hit(int(i), float(scores[i])) for i in order if not positive_only or scores[i] > 0]
 
 
 class ScoringIndex:

@@ -35,9 +35,7 @@ class HybridIndex:
     def search_many(self, queries: Sequence[str], k: int) -> list[list[Hit]]:
         depth = max(50, 10 * k)
         per_part = [part.search_many(queries, depth) for part in self.parts]
-        return [
-            rrf([hits[q] for hits in per_part], k, self.rrf_k) for q in range(len(queries))
-        ]
+        return [rrf([hits[q] for hits in per_part], k, self.rrf_k) for q in range(len(queries))]
 
     def search(self, query: str, k: int) -> list[Hit]:
         return self.search_many([query], k)[0]

@@ -157,9 +157,7 @@ class JudgeClient:
         )
         return response
 
-    def _dry_run(
-        self, request: JudgeRequest, step: str, parse: Callable[[JudgeResponse], T]
-    ) -> T:
+    def _dry_run(self, request: JudgeRequest, step: str, parse: Callable[[JudgeResponse], T]) -> T:
         # Counts the call and estimates its tokens; a schema-valid placeholder lets the
         # scorer go on so that the calls that depend on this one are counted too.
         from ..testing.schema_fill import fill_schema_json

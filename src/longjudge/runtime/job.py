@@ -75,8 +75,7 @@ def load_groups(job: ScoreJob) -> tuple[list[Group], list[dict[str, Any]]]:
     )
     groups, orphans = group_candidates(examples.records, candidates)
     errors = [
-        {"kind": "input", **e.to_dict()}
-        for e in [*examples.errors, *candidates.errors, *orphans]
+        {"kind": "input", **e.to_dict()} for e in [*examples.errors, *candidates.errors, *orphans]
     ]
     return [(e, c) for e, c in groups], errors
 

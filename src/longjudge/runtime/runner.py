@@ -86,7 +86,7 @@ async def run_scoring(
                         record(await scorer.score_candidate(example, candidate, prepared))
 
                     await asyncio.gather(*(one(c) for c in candidates))
-                except Exception as exc:  # noqa: BLE001 - a bug in one group must not end the run
+                except Exception as exc:
                     result.failed_groups += 1
                     if rundir is not None:
                         rundir.append_error(

@@ -36,19 +36,15 @@ def build_scorer(method: str, client: JudgeClient, options: dict[str, Any] | Non
     """Build the scorer ``method`` from its config section."""
     _load_builtin()
     if method not in _SCORERS:
-        raise ConfigError(f"unknown scoring method {method!r}; known: {', '.join(sorted(_SCORERS))}")
+        raise ConfigError(
+            f"unknown scoring method {method!r}; known: {', '.join(sorted(_SCORERS))}"
+        )
     return _SCORERS[method](client, dict(options or {}))
 
 
 def _load_builtin() -> None:
-    import importlib
-
-    for module in ("longjudge.scorers.longreward", "longjudge.scorers.s2l"):
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:  # only a method not built yet may be absent
-                raise
+    # Importing the modules runs their @register_scorer decorators.
+    from . import longreward, s2l  # noqa: F401
 
 
 __all__ = ["build_scorer", "register_scorer", "scorer_names"]

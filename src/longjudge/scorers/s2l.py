@@ -226,9 +226,7 @@ class S2LScorer(Scorer):
             if verifier.details["verdict"] == "contradicts":
                 excluded = f"outside_trust_region: {verifier.details['reasoning']}"[:500]
                 self.counts["excluded"] += 1
-        return self._reward(
-            example, candidate, meta, verifier, total=main.score, excluded=excluded
-        )
+        return self._reward(example, candidate, meta, verifier, total=main.score, excluded=excluded)
 
     def _reward(
         self,

@@ -8,4 +8,11 @@ and config and runs them on uvicorn. This package imports no web framework at im
 from .config import GetRewardConfig, ServeConfig
 from .server import ServerSettings, build_app, load_configs, run_server
 
-__all__ = ["GetRewardConfig", "ServeConfig", "ServerSettings", "build_app", "load_configs", "run_server"]
+__all__ = [
+    "GetRewardConfig",
+    "ServeConfig",
+    "ServerSettings",
+    "build_app",
+    "load_configs",
+    "run_server",
+]

@@ -95,6 +95,7 @@ def create_app(
     on_shutdown: Callable[[], Awaitable[None]] | None = None,
 ) -> FastAPI:
     """The application around ``service``; ``on_shutdown`` closes what the caller opened."""
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield

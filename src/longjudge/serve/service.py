@@ -82,9 +82,7 @@ class RewardService:
         started = time.monotonic()
 
         async def one(number: int, key: tuple[str, str, str | None], indices: list[int]) -> None:
-            example = Example(
-                id=f"{tag}-p{number}", context=key[0], query=key[1], reference=key[2]
-            )
+            example = Example(id=f"{tag}-p{number}", context=key[0], query=key[1], reference=key[2])
             candidates = [
                 Candidate(id=str(i), example_id=example.id, text=_text(items[i])) for i in indices
             ]
@@ -92,9 +90,7 @@ class RewardService:
                 rewards = await self.scorer.score(example, candidates)
             except Exception as exc:  # one bad prompt must not fail the batch
                 log.exception("scoring failed for %s", example.id)
-                rewards = [
-                    self.unscored(i, f"internal: {type(exc).__name__}") for i in indices
-                ]
+                rewards = [self.unscored(i, f"internal: {type(exc).__name__}") for i in indices]
             for index, reward in zip(indices, rewards):
                 out[index] = reward
 

@@ -32,9 +32,7 @@ def chosen_nll(log_probs: Any, completion_mask: Any) -> Any:
     return -chosen_logps[chosen_mask.bool()].mean()
 
 
-def loss_terms(
-    loss: Any, outputs: Any, inputs: dict[str, Any], trainer: Any
-) -> dict[str, Any]:
+def loss_terms(loss: Any, outputs: Any, inputs: dict[str, Any], trainer: Any) -> dict[str, Any]:
     """The unweighted terms of ``loss`` that can be told apart (detached tensors)."""
     types: list[str] = list(trainer.loss_types)
     weights: list[float] = list(trainer.loss_weights)

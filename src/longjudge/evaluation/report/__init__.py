@@ -42,11 +42,14 @@ def render_report(data: ReportData, config: ReportConfig) -> str:
         prompts = len({r.example_id for r in data.rewards})
         sections.append(("prompts", f"Prompts ({prompts})", examples_section(data, config)))
     else:
-        sections.append(("prompts", "Prompts", card("none", "Prompts",
-                                                     '<p class="note">No rewards yet.</p>')))
+        sections.append(
+            ("prompts", "Prompts", card("none", "Prompts", '<p class="note">No rewards yet.</p>'))
+        )
     methods = ", ".join(sorted({r.method for r in data.rewards})) or "no rewards"
-    subtitle = (f"Run <code>{esc(data.name)}</code> · {esc(methods)} · "
-                f"judge <code>{esc(data.config.get('judge_spec', '—'))}</code>")
+    subtitle = (
+        f"Run <code>{esc(data.name)}</code> · {esc(methods)} · "
+        f"judge <code>{esc(data.config.get('judge_spec', '—'))}</code>"
+    )
     return page(f"longjudge report: {data.name}", subtitle, sections, __version__)
 
 
@@ -63,5 +66,11 @@ def write_report(config: ReportConfig, out: Path | None = None) -> Path:
     return path
 
 
-__all__ = ["ReportConfig", "ReportData", "build_report", "load_report_data", "render_report",
-           "write_report"]
+__all__ = [
+    "ReportConfig",
+    "ReportData",
+    "build_report",
+    "load_report_data",
+    "render_report",
+    "write_report",
+]

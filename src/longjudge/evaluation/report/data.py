@@ -111,16 +111,20 @@ def load_report_data(config: ReportConfig) -> ReportData:
         fields = build_config(ExampleFields, run_config.get("example_fields") or None)
         data.examples = {e.id: e for e in read_examples(inputs, fields).records}
     else:
-        data.notes.append("The examples file was not found: contexts, questions and evidence "
-                          "text are not shown (name it with --input).")
+        data.notes.append(
+            "The examples file was not found: contexts, questions and evidence "
+            "text are not shown (name it with --input)."
+        )
     if responses is not None and responses.exists():
         fields_c = build_config(CandidateFields, run_config.get("candidate_fields") or None)
         data.candidates = {
             (c.example_id, c.id): c for c in read_candidates(responses, fields_c).records
         }
     else:
-        data.notes.append("The responses file was not found: response texts are not shown "
-                          "(name it with --responses).")
+        data.notes.append(
+            "The responses file was not found: response texts are not shown "
+            "(name it with --responses)."
+        )
     if config.human is not None:
         human = read_human(config.human)
         data.human = human.pairs

@@ -27,8 +27,11 @@ def picks(group: Sequence[Reward]) -> dict[str, str]:
     low = min(r.total for r in selectable if r.total is not None)
     if top == low:
         return {}
-    return {r.candidate_id: "best" if r.total == top else "worst"
-            for r in selectable if r.total in (top, low)}
+    return {
+        r.candidate_id: "best" if r.total == top else "worst"
+        for r in selectable
+        if r.total in (top, low)
+    }
 
 
 def _status(reward: Reward) -> str:
@@ -49,6 +52,7 @@ def _pick_badge(mark: str | None) -> str:
 
 def ordered(group: Sequence[Reward]) -> list[Reward]:
     """Selectable first, then excluded, then unscored; highest total first within each."""
+
     def key(r: Reward) -> tuple[int, float]:
         tier = 0 if r.selectable else 1 if r.status == "scored" else 2
         return tier, -(r.total if r.total is not None else 0.0)
@@ -106,11 +110,15 @@ def _statements(dim: DimensionScore, context: str | None, config: ReportConfig) 
                 context, evidence, text, config.max_evidence, config.snippet_margin
             )
             opened = " open" if i == 1 else ""
-            ev_html = (f"<details{opened}><summary>evidence ({len(evidence)} window(s))"
-                       f"</summary>{shown}</details>")
-        parts.append(f'<div class="stmt"><div class="head"><span class="muted">{i}.</span>'
-                     f"{tag}<span>{esc(text)}</span></div>"
-                     f'{f"<p class=why>{esc(why)}</p>" if why else ""}{ev_html}</div>')
+            ev_html = (
+                f"<details{opened}><summary>evidence ({len(evidence)} window(s))"
+                f"</summary>{shown}</details>"
+            )
+        parts.append(
+            f'<div class="stmt"><div class="head"><span class="muted">{i}.</span>'
+            f"{tag}<span>{esc(text)}</span></div>"
+            f"{f'<p class=why>{esc(why)}</p>' if why else ''}{ev_html}</div>"
+        )
     return "".join(parts)
 
 
@@ -119,8 +127,10 @@ def _other_details(dim: DimensionScore) -> str:
     rest = {k: v for k, v in dim.details.items() if k not in skip}
     if not rest:
         return ""
-    rows = [[esc(k), esc(v if isinstance(v, str) else json.dumps(v, ensure_ascii=False))]
-            for k, v in rest.items()]
+    rows = [
+        [esc(k), esc(v if isinstance(v, str) else json.dumps(v, ensure_ascii=False))]
+        for k, v in rest.items()
+    ]
     return table(["detail", "value"], rows)
 
 
@@ -136,8 +146,11 @@ def dimension_block(dim: DimensionScore, context: str | None, config: ReportConf
         inner += f"<p>{esc(dim.analysis)}</p>"
     errors = dim.details.get("errors")
     if errors:
-        inner += "<p class=note>Logical errors found:</p><ol class=points>" + "".join(
-            f"<li>{esc(e)}</li>" for e in errors) + "</ol>"
+        inner += (
+            "<p class=note>Logical errors found:</p><ol class=points>"
+            + "".join(f"<li>{esc(e)}</li>" for e in errors)
+            + "</ol>"
+        )
     if "statements" in dim.details or dim.details.get("no_factual_statements"):
         inner += _statements(dim, context, config)
     inner += _other_details(dim)
@@ -145,12 +158,17 @@ def dimension_block(dim: DimensionScore, context: str | None, config: ReportConf
 
 
 def candidate_block(
-    reward: Reward, text: str | None, context: str | None, mark: str | None,
+    reward: Reward,
+    text: str | None,
+    context: str | None,
+    mark: str | None,
     config: ReportConfig,
 ) -> str:
     """One candidate, collapsed; the best pick starts open."""
-    head = (f"<span>{esc(reward.candidate_id)}</span>{_pick_badge(mark)}"
-            f"<span class=muted>total {fmt(reward.total)}</span>{_status(reward)}")
+    head = (
+        f"<span>{esc(reward.candidate_id)}</span>{_pick_badge(mark)}"
+        f"<span class=muted>total {fmt(reward.total)}</span>{_status(reward)}"
+    )
     inner = ""
     if reward.reason:
         inner += f'<p class="note">Unscored: {esc(reward.reason)}</p>'
@@ -162,11 +180,15 @@ def candidate_block(
         inner += dimension_block(dim, context, config)
     meta = {k: v for k, v in reward.meta.items() if k not in ("weights",)}
     if meta and reward.method != "longreward":
-        inner += table(["meta", "value"], [[esc(k), esc(json.dumps(v, ensure_ascii=False))]
-                                           for k, v in meta.items()])
+        inner += table(
+            ["meta", "value"],
+            [[esc(k), esc(json.dumps(v, ensure_ascii=False))] for k, v in meta.items()],
+        )
     opened = " open" if mark == "best" else ""
-    return (f'<details class="candidate" id="{esc(_anchor(reward))}"{opened}>'
-            f"<summary>{head}</summary>{inner}</details>")
+    return (
+        f'<details class="candidate" id="{esc(_anchor(reward))}"{opened}>'
+        f"<summary>{head}</summary>{inner}</details>"
+    )
 
 
 def key_points(group: Sequence[Reward]) -> list[str]:
@@ -178,7 +200,10 @@ def key_points(group: Sequence[Reward]) -> list[str]:
 
 
 def example_section(
-    example_id: str, group: Sequence[Reward], data: ReportData, config: ReportConfig,
+    example_id: str,
+    group: Sequence[Reward],
+    data: ReportData,
+    config: ReportConfig,
     gold: dict[str, float] | None,
 ) -> str:
     example: Example | None = data.examples.get(example_id)
@@ -189,21 +214,31 @@ def example_section(
         inner += f"<p><b>Question.</b> {esc(example.query)}</p>"
         inner += f'<p class="note">Context: {len(example.context):,} characters.</p>'
         if example.reference:
-            inner += (f"<details><summary>Reference answer</summary>"
-                      f'<div class="text">{esc(example.reference)}</div></details>')
+            inner += (
+                f"<details><summary>Reference answer</summary>"
+                f'<div class="text">{esc(example.reference)}</div></details>'
+            )
     points = key_points(group)
     if points:
-        inner += ("<details open><summary>Completeness key points "
-                  f"({len(points)})</summary><ol class=points>"
-                  + "".join(f"<li>{esc(p)}</li>" for p in points) + "</ol></details>")
+        inner += (
+            "<details open><summary>Completeness key points "
+            f"({len(points)})</summary><ol class=points>"
+            + "".join(f"<li>{esc(p)}</li>" for p in points)
+            + "</ol></details>"
+        )
     group = ordered(group)
     inner += candidate_table(group, dims, gold, bounded(group))
     marks = picks(group)
     inner += "<h3>Candidates</h3>"
     for r in group:
         candidate = data.candidates.get((r.example_id, r.candidate_id))
-        inner += candidate_block(r, None if candidate is None else candidate.text, context,
-                                 marks.get(r.candidate_id), config)
+        inner += candidate_block(
+            r,
+            None if candidate is None else candidate.text,
+            context,
+            marks.get(r.candidate_id),
+            config,
+        )
     return card(slug("ex", example_id), f"Prompt {example_id}", inner)
 
 
@@ -222,9 +257,14 @@ def examples_section(data: ReportData, config: ReportConfig) -> str:
         cards.append(example_section(example_id, groups[example_id], data, config, gold))
     if len(groups) > config.max_examples:
         more = len(groups) - config.max_examples
-        cards.append(card("more", "More prompts",
-                          f'<p class="note">{more} more prompt(s) not shown in detail '
-                          "(raise --max-examples).</p>"))
+        cards.append(
+            card(
+                "more",
+                "More prompts",
+                f'<p class="note">{more} more prompt(s) not shown in detail '
+                "(raise --max-examples).</p>",
+            )
+        )
     return '<div id="prompts">' + "\n".join(cards) + "</div>"
 
 

@@ -18,10 +18,46 @@ _WORD = re.compile(r"[^\W\d_]{4,}", re.UNICODE)
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _STOP = frozenset(
     [
-        "that", "this", "with", "from", "have", "were", "which", "their", "there", "about",
-        "would", "these", "those", "been", "into", "they", "them", "than", "then", "when", "what",
-        "where", "while", "also", "such", "some", "more", "most", "other", "over", "only", "very",
-        "will", "your", "upon", "each", "both", "does", "should", "could"
+        "that",
+        "this",
+        "with",
+        "from",
+        "have",
+        "were",
+        "which",
+        "their",
+        "there",
+        "about",
+        "would",
+        "these",
+        "those",
+        "been",
+        "into",
+        "they",
+        "them",
+        "than",
+        "then",
+        "when",
+        "what",
+        "where",
+        "while",
+        "also",
+        "such",
+        "some",
+        "more",
+        "most",
+        "other",
+        "over",
+        "only",
+        "very",
+        "will",
+        "your",
+        "upon",
+        "each",
+        "both",
+        "does",
+        "should",
+        "could",
     ]
 )
 
@@ -30,7 +66,7 @@ def terms(statement: str) -> tuple[set[str], set[str]]:
     """(lower-cased words, CJK character pairs) of a statement worth highlighting."""
     words = {w.lower() for w in _WORD.findall(statement)} - _STOP
     pairs = {
-        statement[i:i + 2]
+        statement[i : i + 2]
         for i in range(len(statement) - 1)
         if _CJK.match(statement[i]) and _CJK.match(statement[i + 1])
     }
@@ -47,7 +83,7 @@ def highlight(text: str, statement: str) -> str:
                 hit[i] = True
     if pairs:
         for i in range(len(text) - 1):
-            if text[i:i + 2] in pairs:
+            if text[i : i + 2] in pairs:
                 hit[i] = hit[i + 1] = True
     out: list[str] = []
     start = 0
@@ -88,8 +124,10 @@ def snippet(
     if context is None:
         return f'<div class="snippet">{head}(the context is not available to this report)</div>'
     if not 0 <= start < end <= len(context):
-        return (f'<div class="snippet">{head}offsets outside the context '
-                f"({len(context)} characters)</div>")
+        return (
+            f'<div class="snippet">{head}offsets outside the context '
+            f"({len(context)} characters)</div>"
+        )
     left, right = _bounds(context, start, end, margin)
     before = ("…" if left > 0 else "") + esc(context[left:start])
     after = esc(context[end:right]) + ("…" if right < len(context) else "")
@@ -98,7 +136,10 @@ def snippet(
 
 
 def evidence_list(
-    context: str | None, evidence: Sequence[dict[str, Any]], statement: str, limit: int,
+    context: str | None,
+    evidence: Sequence[dict[str, Any]],
+    statement: str,
+    limit: int,
     margin: int = 160,
 ) -> str:
     """The ``limit`` best windows of one statement, best first."""

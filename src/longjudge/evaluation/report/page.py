@@ -162,7 +162,10 @@ def score_style(score: float | None) -> str:
 
 
 def table(
-    head: Sequence[str], rows: Iterable[Sequence[str]], *, numeric: Sequence[int] = (),
+    head: Sequence[str],
+    rows: Iterable[Sequence[str]],
+    *,
+    numeric: Sequence[int] = (),
     row_classes: Sequence[str] | None = None,
 ) -> str:
     """A table; ``head`` is plain text (escaped; empty: no header row), cells are html.
@@ -175,8 +178,9 @@ def table(
     for r, row in enumerate(rows):
         cls = f' class="{row_classes[r]}"' if row_classes and row_classes[r] else ""
         cells = "".join(
-            c if c.startswith("<td") else
-            (f'<td class="num">{c}</td>' if i in numeric else f"<td>{c}</td>")
+            c
+            if c.startswith("<td")
+            else (f'<td class="num">{c}</td>' if i in numeric else f"<td>{c}</td>")
             for i, c in enumerate(row)
         )
         body.append(f"<tr{cls}>{cells}</tr>")
@@ -184,11 +188,11 @@ def table(
     return f'<div class="scroll"><table>{thead}<tbody>{"".join(body)}</tbody></table></div>'
 
 
-
 def tiles(items: Sequence[tuple[str, str]]) -> str:
     """Big figures: (value, label), both plain text."""
-    inner = "".join(f'<div class="tile"><b>{esc(v)}</b><span>{esc(k)}</span></div>'
-                    for v, k in items)
+    inner = "".join(
+        f'<div class="tile"><b>{esc(v)}</b><span>{esc(k)}</span></div>' for v, k in items
+    )
     return f'<div class="tiles">{inner}</div>'
 
 

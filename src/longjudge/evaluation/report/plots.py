@@ -52,7 +52,7 @@ def to_svg(fig: Any) -> str:
     with matplotlib.rc_context(_RC):
         fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": "longjudge"})
     text = buf.getvalue()
-    text = text[text.index("<svg"):]
+    text = text[text.index("<svg") :]
     text = _METADATA.sub("", text)  # RDF metadata: of no use inline
     prefix = f"lj{next(_counter)}-"
     for ident in set(_ID.findall(text)):
@@ -79,13 +79,25 @@ def distributions(series: dict[str, list[float]], bounded: bool) -> str:
             values = series[names[i]]
             color = PALETTE[i % len(PALETTE)]
             if bounded:
-                ax.hist(values, bins=[x / 2 for x in range(22)], color=color, alpha=0.85,
-                        edgecolor="white", linewidth=0.6)
+                ax.hist(
+                    values,
+                    bins=[x / 2 for x in range(22)],
+                    color=color,
+                    alpha=0.85,
+                    edgecolor="white",
+                    linewidth=0.6,
+                )
                 ax.set_xlim(0, 10.5)
                 ax.set_xticks([0, 2, 4, 6, 8, 10])
             else:
-                ax.hist(values, bins=min(20, max(5, len(values))), color=color, alpha=0.85,
-                        edgecolor="white", linewidth=0.6)
+                ax.hist(
+                    values,
+                    bins=min(20, max(5, len(values))),
+                    color=color,
+                    alpha=0.85,
+                    edgecolor="white",
+                    linewidth=0.6,
+                )
             ax.set_title(f"{names[i]}  (n={len(values)})", fontsize=9.5, loc="left")
             ax.yaxis.get_major_locator().set_params(integer=True)
             ax.grid(axis="x", visible=False)
@@ -95,8 +107,14 @@ def distributions(series: dict[str, list[float]], bounded: bool) -> str:
 def _band(ax: Any, xs: list[int], cis: list[tuple[float, float] | None], color: str) -> None:
     pts = [(x, ci) for x, ci in zip(xs, cis) if ci is not None]
     if len(pts) >= 2:
-        ax.fill_between([x for x, _ in pts], [c[0] for _, c in pts], [c[1] for _, c in pts],
-                        color=color, alpha=0.14, linewidth=0)
+        ax.fill_between(
+            [x for x, _ in pts],
+            [c[0] for _, c in pts],
+            [c[1] for _, c in pts],
+            color=color,
+            alpha=0.14,
+            linewidth=0,
+        )
 
 
 def tau_curves(curves: Sequence[RankingCurve], gold: str) -> str:
@@ -110,8 +128,15 @@ def tau_curves(curves: Sequence[RankingCurve], gold: str) -> str:
             pts = [p for p in curve.points if p.tau is not None]
             color = PALETTE[i % len(PALETTE)]
             xs = [p.n for p in pts]
-            ax.plot(xs, [p.tau for p in pts], marker="o", markersize=4, color=color,
-                    linewidth=1.8, label=curve.scorer)
+            ax.plot(
+                xs,
+                [p.tau for p in pts],
+                marker="o",
+                markersize=4,
+                color=color,
+                linewidth=1.8,
+                label=curve.scorer,
+            )
             _band(ax, xs, [p.ci for p in pts], color)
         ax.axhline(0, color="#8a94a0", linewidth=0.8)
         ax.set_xlabel("N (candidates ranked per prompt)")
@@ -138,12 +163,12 @@ def bon_curves(curves: Sequence[BonCurve], gold: str) -> str:
                 ys = [getattr(p, side) for p in pts]
                 if curve.reference:
                     color, style = styles.get(curve.scorer, ("#9aa5b1", "-."))
-                    ax.plot(xs, ys, linestyle=style, color=color, linewidth=1.3,
-                            label=curve.scorer)
+                    ax.plot(xs, ys, linestyle=style, color=color, linewidth=1.3, label=curve.scorer)
                     continue
                 color = next(colors)
-                ax.plot(xs, ys, marker="o", markersize=4, color=color, linewidth=1.8,
-                        label=curve.scorer)
+                ax.plot(
+                    xs, ys, marker="o", markersize=4, color=color, linewidth=1.8, label=curve.scorer
+                )
                 _band(ax, xs, [getattr(p, f"{side}_ci") for p in pts], color)
             ax.set_xscale("log", base=2)
             ns = sorted({p.n for c in curves for p in c.points})

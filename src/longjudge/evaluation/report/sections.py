@@ -45,7 +45,9 @@ def overview(data: ReportData) -> str:
     if reasons:
         inner += "<h3>Unscored, by reason</h3>" + table(
             ["reason", "candidates"],
-            [[esc(k), str(v)] for k, v in sorted(reasons.items())], numeric=[1])
+            [[esc(k), str(v)] for k, v in sorted(reasons.items())],
+            numeric=[1],
+        )
     inner += "".join(f'<p class="note">{esc(n)}</p>' for n in data.notes)
     return card("overview", "Overview", inner)
 
@@ -83,14 +85,36 @@ def cost(data: ReportData) -> str:
     ]
     inner = tiles(items)
     if steps:
-        rows = [[esc(step), f"{u.calls:,}", f"{u.cache_hits:,}", f"{u.prompt_tokens:,}",
-                 f"{u.completion_tokens:,}", f"{u.retries:,}", f"{u.failures:,}"]
-                for step, u in sorted(steps.items())]
-        inner += table(["step", "calls", "cache hits", "prompt tokens", "completion tokens",
-                        "retries", "failures"], rows, numeric=[1, 2, 3, 4, 5, 6])
+        rows = [
+            [
+                esc(step),
+                f"{u.calls:,}",
+                f"{u.cache_hits:,}",
+                f"{u.prompt_tokens:,}",
+                f"{u.completion_tokens:,}",
+                f"{u.retries:,}",
+                f"{u.failures:,}",
+            ]
+            for step, u in sorted(steps.items())
+        ]
+        inner += table(
+            [
+                "step",
+                "calls",
+                "cache hits",
+                "prompt tokens",
+                "completion tokens",
+                "retries",
+                "failures",
+            ],
+            rows,
+            numeric=[1, 2, 3, 4, 5, 6],
+        )
     if not from_summary:
-        inner += ('<p class="note">No summary.json: usage is summed from the rewards, '
-                  "and the wall time is unknown.</p>")
+        inner += (
+            '<p class="note">No summary.json: usage is summed from the rewards, '
+            "and the wall time is unknown.</p>"
+        )
     return card("cost", "Cost", inner)
 
 
@@ -117,12 +141,22 @@ def distributions(data: ReportData) -> str:
     rows = []
     for name, values in series.items():
         avg = sum(values) / len(values) if values else None
-        rows.append([esc(name), str(len(values)), str(unscored.get(name, 0)), fmt(avg),
-                     fmt(min(values) if values else None), fmt(max(values) if values else None)])
-    inner = plot(svg, "Histograms of the scored values; unscored ones are counted below, "
-                      "never drawn as 0.")
-    inner += table(["score", "scored", "unscored", "mean", "min", "max"], rows,
-                   numeric=[1, 2, 3, 4, 5])
+        rows.append(
+            [
+                esc(name),
+                str(len(values)),
+                str(unscored.get(name, 0)),
+                fmt(avg),
+                fmt(min(values) if values else None),
+                fmt(max(values) if values else None),
+            ]
+        )
+    inner = plot(
+        svg, "Histograms of the scored values; unscored ones are counted below, never drawn as 0."
+    )
+    inner += table(
+        ["score", "scored", "unscored", "mean", "min", "max"], rows, numeric=[1, 2, 3, 4, 5]
+    )
     return card("distributions", "Score distributions", inner)
 
 
@@ -139,21 +173,45 @@ def agreement_section(data: ReportData, config: ReportConfig) -> str:
         if row.kind == "ablation" and r.accuracy is not None and total is not None:
             d = r.accuracy - total
             delta = badge(f"{100 * d:+.1f} pts", "bad" if d < 0 else "good" if d > 0 else "grey")
-        rows.append([esc(row.name), pct(r.accuracy), ci_text(r.ci, percent=True), delta,
-                     pct(r.accuracy_ties_half), str(r.decided), str(r.correct), str(r.wrong),
-                     str(r.score_ties), str(r.unscored),
-                     f"{r.human_ties} ({r.human_ties_model_tied} tied)"])
+        rows.append(
+            [
+                esc(row.name),
+                pct(r.accuracy),
+                ci_text(r.ci, percent=True),
+                delta,
+                pct(r.accuracy_ties_half),
+                str(r.decided),
+                str(r.correct),
+                str(r.wrong),
+                str(r.score_ties),
+                str(r.unscored),
+                f"{r.human_ties} ({r.human_ties_model_tied} tied)",
+            ]
+        )
         classes.append("best" if row.kind == "total" else "")
-    head = ["view", "accuracy", "95% CI", "vs total", "ties ½", "decided", "right", "wrong",
-            "score ties", "unscored", "human ties"]
-    inner = (f'<p class="note">{report.human_pairs} human judgements, {report.missing} about '
-             f"candidates this run has no reward for, over {report.examples} prompt(s)"
-             f"{f'; {data.human_errors} bad lines in the file' if data.human_errors else ''}. "
-             "Accuracy counts a score tie on a decided pair as a miss (“ties ½” counts it as "
-             "half right); human ties are left out and counted separately, with how many the "
-             "scorer tied too. Ablations recompute the weighted mean without one dimension"
-             f"{' (renormalised as in the run)' if renorm else ''}. The CI resamples prompts."
-             "</p>")
+    head = [
+        "view",
+        "accuracy",
+        "95% CI",
+        "vs total",
+        "ties ½",
+        "decided",
+        "right",
+        "wrong",
+        "score ties",
+        "unscored",
+        "human ties",
+    ]
+    inner = (
+        f'<p class="note">{report.human_pairs} human judgements, {report.missing} about '
+        f"candidates this run has no reward for, over {report.examples} prompt(s)"
+        f"{f'; {data.human_errors} bad lines in the file' if data.human_errors else ''}. "
+        "Accuracy counts a score tie on a decided pair as a miss (“ties ½” counts it as "
+        "half right); human ties are left out and counted separately, with how many the "
+        "scorer tied too. Ablations recompute the weighted mean without one dimension"
+        f"{' (renormalised as in the run)' if renorm else ''}. The CI resamples prompts."
+        "</p>"
+    )
     inner += table(head, rows, numeric=list(range(1, 11)), row_classes=classes)
     return card("agreement", "Agreement with people", inner)
 
@@ -167,37 +225,59 @@ def ranking_section(data: ReportData, config: ReportConfig) -> str:
     curve: RankingCurve = ranking_curve(data.rewards, data.gold, config.ranking, data.name)
     gold = _gold_label(data)
     if not curve.points:
-        return card("ranking", "Kendall τ against the gold ranking",
-                    '<p class="note">No prompt has two candidates ranked by both runs.</p>')
-    rows = [[str(p.n), fmt(p.tau, 3), ci_text(p.ci), str(p.prompts), str(p.subsets),
-             str(p.undefined)] for p in curve.points]
-    inner = plot(plots.tau_curves([curve], gold),
-                 f"Mean Kendall τ-b between this run's and {gold}'s rankings of random "
-                 f"subsets of N candidates per prompt (band: 95% bootstrap CI over prompts).")
-    inner += table(["N", "mean τ", "95% CI", "prompts", "subsets", "undefined"], rows,
-                   numeric=[0, 1, 3, 4, 5])
+        return card(
+            "ranking",
+            "Kendall τ against the gold ranking",
+            '<p class="note">No prompt has two candidates ranked by both runs.</p>',
+        )
+    rows = [
+        [str(p.n), fmt(p.tau, 3), ci_text(p.ci), str(p.prompts), str(p.subsets), str(p.undefined)]
+        for p in curve.points
+    ]
+    inner = plot(
+        plots.tau_curves([curve], gold),
+        f"Mean Kendall τ-b between this run's and {gold}'s rankings of random "
+        f"subsets of N candidates per prompt (band: 95% bootstrap CI over prompts).",
+    )
+    inner += table(
+        ["N", "mean τ", "95% CI", "prompts", "subsets", "undefined"], rows, numeric=[0, 1, 3, 4, 5]
+    )
     return card("ranking", "Kendall τ against the gold ranking", inner)
 
 
 def bon_section(data: ReportData, config: ReportConfig) -> str:
     assert data.gold is not None
     gold = _gold_label(data)
-    curves: list[BonCurve] = best_of_n_curves({data.name: data.rewards}, data.gold,
-                                              config.best_of_n)
+    curves: list[BonCurve] = best_of_n_curves(
+        {data.name: data.rewards}, data.gold, config.best_of_n
+    )
     if not curves or not curves[0].points:
-        return card("best-of-n", "Best-of-N",
-                    '<p class="note">No prompt has two candidates the gold run scored.</p>')
+        return card(
+            "best-of-n",
+            "Best-of-N",
+            '<p class="note">No prompt has two candidates the gold run scored.</p>',
+        )
     rows = []
     for curve in curves:
         for p in curve.points:
-            rows.append([esc(curve.scorer) + (" " + badge("reference") if curve.reference
-                                              else ""),
-                         str(p.n), fmt(p.best), fmt(p.worst), str(p.prompts), str(p.no_pick)])
-    inner = plot(plots.bon_curves(curves, gold),
-                 f"Mean {gold} score of the candidate picked as best (left) and as worst "
-                 f"(right) among N; oracle = {gold}'s own picks, random = a random candidate.")
-    inner += table(["scorer", "N", "best", "worst", "prompts", "no pick"], rows,
-                   numeric=[1, 2, 3, 4, 5])
+            rows.append(
+                [
+                    esc(curve.scorer) + (" " + badge("reference") if curve.reference else ""),
+                    str(p.n),
+                    fmt(p.best),
+                    fmt(p.worst),
+                    str(p.prompts),
+                    str(p.no_pick),
+                ]
+            )
+    inner = plot(
+        plots.bon_curves(curves, gold),
+        f"Mean {gold} score of the candidate picked as best (left) and as worst "
+        f"(right) among N; oracle = {gold}'s own picks, random = a random candidate.",
+    )
+    inner += table(
+        ["scorer", "N", "best", "worst", "prompts", "no pick"], rows, numeric=[1, 2, 3, 4, 5]
+    )
     return card("best-of-n", "Best-of-N", inner)
 
 

@@ -76,8 +76,10 @@ async def score_completeness(
         return DimensionScore.unscored(NAME, reason, details=details, prompt_hashes=ctx.hashes)
     if not key_points.points:
         return DimensionScore.unscored(
-            NAME, "no_key_points: the judge found nothing in the context that the question needs",
-            details=details, prompt_hashes=ctx.hashes,
+            NAME,
+            "no_key_points: the judge found nothing in the context that the question needs",
+            details=details,
+            prompt_hashes=ctx.hashes,
         )
     listing = "\n".join(f"{i + 1}. {p}" for i, p in enumerate(key_points.points))
     values = {
@@ -92,8 +94,12 @@ async def score_completeness(
             NAME, exc.reason, details=details, usage=ctx.usage.total(), prompt_hashes=ctx.hashes
         )
     return DimensionScore.scored(
-        NAME, float(out.score), analysis=out.analysis, details=details,
-        usage=ctx.usage.total(), prompt_hashes=ctx.hashes,
+        NAME,
+        float(out.score),
+        analysis=out.analysis,
+        details=details,
+        usage=ctx.usage.total(),
+        prompt_hashes=ctx.hashes,
     )
 
 

@@ -86,11 +86,11 @@ class CoverageOut(_Out):
 
 __all__ = [
     "BatchSupportOut",
-    "batch_schema",
     "CoverageOut",
     "HelpfulnessOut",
     "KeyPointsOut",
     "LogicalityOut",
     "StatementsOut",
     "SupportOut",
+    "batch_schema",
 ]

@@ -8,7 +8,7 @@ the only failures caught: a bug propagates.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -56,14 +56,17 @@ class Prompts:
         short = {"analysis": config.statement_analysis_chars}
         tokens = config.max_tokens
         return cls(
-            helpfulness=Prompt("lr_helpfulness", HelpfulnessOut, max_tokens=tokens,
-                               max_chars=analysis),
-            logicality=Prompt("lr_logicality", LogicalityOut, max_tokens=tokens,
-                              max_chars=analysis),
+            helpfulness=Prompt(
+                "lr_helpfulness", HelpfulnessOut, max_tokens=tokens, max_chars=analysis
+            ),
+            logicality=Prompt(
+                "lr_logicality", LogicalityOut, max_tokens=tokens, max_chars=analysis
+            ),
             statements=Prompt("lr_statements", StatementsOut, max_tokens=tokens),
             support=Prompt("lr_support", SupportOut, max_tokens=tokens, max_chars=short),
-            support_batch=Prompt("lr_support_batch", BatchSupportOut, max_tokens=tokens,
-                                 max_chars=short),
+            support_batch=Prompt(
+                "lr_support_batch", BatchSupportOut, max_tokens=tokens, max_chars=short
+            ),
             key_points=Prompt("lr_keypoints", KeyPointsOut, max_tokens=tokens),
             coverage=Prompt("lr_coverage", CoverageOut, max_tokens=tokens, max_chars=analysis),
         )

@@ -141,7 +141,7 @@ class RMBatcher:
             batch, self._pending = self._pending[: self._max], self._pending[self._max :]
             try:
                 results = await self._fn([item for item, _ in batch])
-            except Exception as exc:  # noqa: BLE001 - handed to every waiting candidate
+            except Exception as exc:
                 for _, future in batch:
                     if not future.done():
                         future.set_exception(exc)

@@ -179,8 +179,9 @@ class HTTPRewardModel(RewardModel):
                 try:
                     data = response.json()
                 except ValueError as exc:
-                    raise TransientJudgeError("reward model server sent a body that is not "
-                                              "JSON") from exc
+                    raise TransientJudgeError(
+                        "reward model server sent a body that is not JSON"
+                    ) from exc
             limiter.on_success()
             return data
 
@@ -244,7 +245,7 @@ def _as_score(value: Any, truncated: bool = False) -> RMScore:
 def _native_scores(data: Any, n: int) -> list[RMScore]:
     scores = data.get("scores") if isinstance(data, dict) else None
     if not isinstance(scores, list) or len(scores) != n:
-        raise FatalJudgeError(f"reward model server must answer {{\"scores\": [{n} numbers]}}")
+        raise FatalJudgeError(f'reward model server must answer {{"scores": [{n} numbers]}}')
     flags = data.get("truncated")
     if not isinstance(flags, list) or len(flags) != n:
         flags = [False] * n
