@@ -100,6 +100,12 @@ class FakeJudgeApp:
             self._done(record, 500)
             await _error(500, _LLAMA_CPP_REJECTION)(scope, receive, send)
             return
+        limit = self.config.max_prompt_chars
+        if limit is not None and _prompt_chars(body) > limit:
+            self._done(record, 400)
+            message = f"This model's maximum context length is {limit} characters"
+            await _error(400, message, "context_length_exceeded")(scope, receive, send)
+            return
         fault = self.plan.draw()
         record["fault"] = fault
         if fault is not None:
@@ -288,6 +294,10 @@ def _break_schema(text: str, schema: Any) -> str:
         value.pop(required[0], None)
         return json.dumps(value)
     return json.dumps([value]) if not isinstance(value, list) else json.dumps({"items": value})
+
+
+def _prompt_chars(body: dict[str, Any]) -> int:
+    return sum(len(str(m.get("content", ""))) for m in body["messages"] if isinstance(m, dict))
 
 
 def _seconds(value: float) -> str:

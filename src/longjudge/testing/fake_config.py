@@ -80,6 +80,12 @@ class FakeJudgeConfig(StrictModel):
         description="Answer 500 to response_format 'json_schema' (as llama.cpp's server does) "
         "while accepting 'json_object' with a schema.",
     )
+    max_prompt_chars: int | None = Field(
+        None,
+        ge=1,
+        description="Answer 400 'maximum context length exceeded' when the messages hold more "
+        "characters than this (a model's context window; None: no limit).",
+    )
     log_file: str | None = Field(
         None, description="Append one JSON line per request to this file (None: memory only)."
     )

@@ -88,7 +88,8 @@ async def verify_batch(ctx: StepContext, example: Example, batch: Sequence[Verdi
     lines = []
     for i, verdict in enumerate(batch, start=1):
         refs = ", ".join(label[(ev.start, ev.end)] for ev in verdict.evidence) or "none"
-        lines.append(f"{i}. {verdict.statement} (excerpts: {refs})")
+        one_line = " ".join(verdict.statement.split())  # a statement never spans two items
+        lines.append(f"{i}. {one_line} (excerpts: {refs})")
     ids = [str(i) for i in range(1, len(batch) + 1)]
 
     def complete(out: BatchSupportOut) -> None:
