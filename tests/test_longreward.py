@@ -198,3 +198,19 @@ def test_async_api_scores_concurrently() -> None:
     lr, _ = scorer(LRScript())
     rewards = asyncio.run(lr.score(EXAMPLE, [cand(i, "Town 1 handles 10 ships.") for i in range(3)]))
     assert [r.candidate_id for r in rewards] == ["e1-0", "e1-1", "e1-2"]
+
+
+def test_api_accepts_a_backend_and_a_retriever() -> None:
+    from longjudge.retrieval.bm25 import BM25Retriever
+
+    built: list[int] = []
+
+    class Counting(BM25Retriever):
+        def build(self, chunks):  # type: ignore[no-untyped-def]
+            built.append(len(chunks))
+            return super().build(chunks)
+
+    lr = LongReward(judge=MockJudge(LRScript()), retriever=Counting(), config=LongRewardConfig())
+    rewards = lr.score_sync(EXAMPLE, [cand(i, "Town 2 handles 20 ships FULL.") for i in range(3)])
+    assert all(r.status == "scored" for r in rewards)
+    assert len(built) == 1  # one index for the prompt, shared by its three candidates

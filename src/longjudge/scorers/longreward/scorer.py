@@ -13,7 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...prompts.base import Language, detect_language
+from ...judges.base import Judge
+from ...judges.registry import create_judge
 from ...retrieval import EvidenceIndex
+from ...retrieval.base import Retriever
 from ...runtime.client import JudgeClient
 from ...text import get_tokenizer, token_windows
 from ...types import Candidate, DimensionScore, Example, Reward, Usage
@@ -53,9 +56,22 @@ class LongReward(Scorer):
 
     method = "longreward"
 
-    def __init__(self, client: JudgeClient, config: LongRewardConfig | None = None) -> None:
+    def __init__(
+        self,
+        judge: JudgeClient | Judge | str,
+        config: LongRewardConfig | None = None,
+        *,
+        retriever: Retriever | None = None,
+    ) -> None:
+        """``judge``: a ready :class:`JudgeClient` (cache, retries, limits of your choice), a
+        backend or a spec such as ``"local/gemma-3-270m"`` (wrapped in a client with default
+        retries and no cache); ``retriever`` replaces the one ``config.retrieval`` describes."""
+        if isinstance(judge, str):
+            judge = create_judge(judge)
+        client = judge if isinstance(judge, JudgeClient) else JudgeClient(judge)
         super().__init__(client)
         self.config = config or LongRewardConfig()
+        self.retriever = retriever
         self.prompts = Prompts.build(self.config)
         self.tokenizer = get_tokenizer(self.config.tokenizer, judge=client.judge)
 
@@ -76,7 +92,11 @@ class LongReward(Scorer):
         index = None
         if "faithfulness" in dims:
             index = await asyncio.to_thread(
-                EvidenceIndex.build, example.context, self.config.retrieval, self.tokenizer
+                EvidenceIndex.build,
+                example.context,
+                self.config.retrieval,
+                self.tokenizer,
+                self.retriever,
             )
         task = None
         if "completeness" in dims:
