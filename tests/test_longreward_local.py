@@ -6,6 +6,7 @@ judgement is not the point, so the test checks structure, never particular score
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -62,3 +63,4 @@ def test_longreward_on_the_local_judge(tmp_path: Path) -> None:
     assert again.client.usage.total().calls == 0
     assert second.total == reward.total and second.status == reward.status
     cache.close()
+    asyncio.run(judge.aclose())

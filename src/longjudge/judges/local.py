@@ -174,6 +174,14 @@ class LocalJudge(Judge):
             return FatalJudgeError(f"context length exceeded: {exc}")
         return None
 
+    async def aclose(self) -> None:
+        # Free llama.cpp's model now: left to interpreter shutdown, its finaliser runs after the
+        # module globals it needs are gone and prints a TypeError.
+        with self._lock:
+            close = getattr(self._llm, "close", None)
+            if close is not None:
+                close()
+
     def tokenize_count(self, text: str) -> int | None:
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
