@@ -81,21 +81,27 @@ def main() -> None:
     for size, text in texts.items():
         t0 = time.perf_counter()
         token_windows(text, 128, tok)
-        print(f"windows only  {size // 1000:>4}k tokens ({len(text):>9,} chars): "
-              f"{1000 * (time.perf_counter() - t0):7.1f} ms")
+        print(
+            f"windows only  {size // 1000:>4}k tokens ({len(text):>9,} chars): "
+            f"{1000 * (time.perf_counter() - t0):7.1f} ms"
+        )
     for method in args.methods.split(","):
         # imports, model loading and the first batches outside the timings
         warm = token_windows(texts[SIZES[0]], 128, tok)[:32]
         build_retriever(RetrievalConfig(method=method)).build(warm).search("warm", 1)
         results = {size: measure(method, text, statements) for size, text in texts.items()}
         for size, (build, one, batch, n_windows) in results.items():
-            print(f"{method:6s} {size // 1000:>4}k tokens {n_windows:>5} windows: build "
-                  f"{build:8.3f} s  query {one:7.2f} ms/statement  batched {batch:7.2f} ms")
+            print(
+                f"{method:6s} {size // 1000:>4}k tokens {n_windows:>5} windows: build "
+                f"{build:8.3f} s  query {one:7.2f} ms/statement  batched {batch:7.2f} ms"
+            )
         for small, large in itertools.pairwise(SIZES):
             b = results[large][0] / results[small][0]
             q = results[large][1] / results[small][1]
-            print(f"{method:6s} growth {small // 1000}k -> {large // 1000}k (x{large // small}): "
-                  f"build x{b:.1f}, query x{q:.1f}")
+            print(
+                f"{method:6s} growth {small // 1000}k -> {large // 1000}k (x{large // small}): "
+                f"build x{b:.1f}, query x{q:.1f}"
+            )
 
 
 if __name__ == "__main__":

@@ -52,8 +52,9 @@ def covered(span: tuple[int, int], chunks: list[Chunk], picked: set[int]) -> boo
     return all(i in picked for i in range(first, last + 1))
 
 
-def score_claim(row: dict[str, Any], chunks: list[Chunk], spans: list[tuple[int, int]],
-                picked: set[int]) -> tuple[bool, int, int]:
+def score_claim(
+    row: dict[str, Any], chunks: list[Chunk], spans: list[tuple[int, int]], picked: set[int]
+) -> tuple[bool, int, int]:
     """(all gold found for some set, gold sentences covered, gold sentences) for the best set."""
     best = (False, -1.0, 0, 1)
     for gold in row["supporting_sentences"]:
@@ -105,8 +106,10 @@ def main() -> None:
     args = parser.parse_args()
     rows = load(args.limit)
     joiner = "\n" if args.join == "newline" else " "
-    print(f"WiCE dev: {len(rows)} claims with gold evidence; {args.window}-token windows, "
-          f"top {args.k}, sentences joined by {args.join}")
+    print(
+        f"WiCE dev: {len(rows)} claims with gold evidence; {args.window}-token windows, "
+        f"top {args.k}, sentences joined by {args.join}"
+    )
     for method in args.methods.split(","):
         run(method, rows, joiner, args.k, args.window)
 

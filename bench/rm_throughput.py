@@ -27,9 +27,33 @@ from longjudge.scorers.reward_models.tiny import build_tiny_reward_model
 from longjudge.scorers.s2l_config import S2LConfig
 
 WORDS = [
-    "the", "harbour", "handles", "ships", "each", "year", "most", "of", "them", "fishing",
-    "boats", "report", "committee", "met", "in", "march", "published", "two", "years", "later",
-    "reference", "answer", "datasets", "built", "from", "scratch", "adapted",
+    "the",
+    "harbour",
+    "handles",
+    "ships",
+    "each",
+    "year",
+    "most",
+    "of",
+    "them",
+    "fishing",
+    "boats",
+    "report",
+    "committee",
+    "met",
+    "in",
+    "march",
+    "published",
+    "two",
+    "years",
+    "later",
+    "reference",
+    "answer",
+    "datasets",
+    "built",
+    "from",
+    "scratch",
+    "adapted",
 ]
 
 
@@ -46,8 +70,9 @@ def mixed_items(n: int, seed: int) -> list[RMItem]:
     return items
 
 
-def measure(path: Path, items: list[RMItem], batch_size: int, sort: bool,
-            repeats: int) -> dict[str, float]:
+def measure(
+    path: Path, items: list[RMItem], batch_size: int, sort: bool, repeats: int
+) -> dict[str, float]:
     config = S2LConfig(max_length=2048, batch_size=batch_size, sort_by_length=sort, device="cpu")
     model = HFRewardModel(str(path), config)
     model.score_sync(items[: batch_size * 2])  # warm-up
@@ -79,8 +104,10 @@ def main() -> None:
             "length-bucketed": measure(path, items, args.batch_size, True, args.repeats),
             "fixed order": measure(path, items, args.batch_size, False, args.repeats),
         }
-    print(f"{args.items} mixed-length inputs, batch size {args.batch_size}, tiny model on CPU "
-          f"({int(rows['fixed order']['tokens'])} real tokens, median of {args.repeats} runs)")
+    print(
+        f"{args.items} mixed-length inputs, batch size {args.batch_size}, tiny model on CPU "
+        f"({int(rows['fixed order']['tokens'])} real tokens, median of {args.repeats} runs)"
+    )
     print(f"{'batching':<18}{'tokens/s':>12}{'padding':>10}")
     for name, row in rows.items():
         print(f"{name:<18}{row['tokens_per_s']:>12,.0f}{row['padding']:>10.1%}")

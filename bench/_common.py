@@ -1,0 +1,55 @@
+"""Shared by the benchmarks: the bundled example, a realistic scripted judge for the fake
+server, and a scorer runner. Run benchmarks from the repository root."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # for tests.lr_script, the scripted LongReward judge
+
+from longjudge.io import group_candidates, read_candidates, read_examples  # noqa: E402
+from longjudge.judges.base import JudgeRequest  # noqa: E402
+from longjudge.types import Candidate, Example  # noqa: E402
+from tests.lr_script import LRScript  # noqa: E402
+
+EXAMPLES = REPO / "examples" / "longreward" / "sft.jsonl"
+RESPONSES = REPO / "examples" / "longreward" / "sampled_responses.jsonl"
+
+
+def bundled() -> tuple[Example, list[Candidate]]:
+    """The bundled LongReward example: one prompt and its ten sampled responses."""
+    examples = read_examples(EXAMPLES)
+    groups, _ = group_candidates(examples.records, read_candidates(RESPONSES))
+    example, candidates = groups[0]
+    return example, list(candidates)
+
+
+def sentences(text: str) -> list[str]:
+    """A realistic decomposition: the answer's sentences and list items of some length."""
+    parts = re.split(r"(?<=[.!?])\s+|\n+", text)
+    return [p.strip(" -*") for p in parts if len(p.strip(" -*")) > 25]
+
+
+def server_script() -> Any:
+    """The scripted LongReward judge (tests/lr_script.py) behind the fake server's hook."""
+    script = LRScript(statements=sentences)
+
+    def answer(body: dict[str, Any]) -> str:
+        fmt = body.get("response_format") or {}
+        spec = fmt.get("json_schema") or {}
+        request = JudgeRequest(
+            messages=tuple(body["messages"]),
+            schema=spec.get("schema") or fmt.get("schema"),
+            schema_name=spec.get("name", "output"),
+        )
+        return script(request)
+
+    return answer
+
+
+def chars_over_4(messages: list[dict[str, Any]]) -> int:
+    return sum(len(str(m.get("content", ""))) for m in messages) // 4
