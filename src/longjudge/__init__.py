@@ -25,6 +25,7 @@ from .runtime.client import JudgeClient
 from .runtime.rundir import RunDir
 from .runtime.runner import run_scoring
 from .scorers.base import Scorer
+from .scorers.longreward import LongReward, LongRewardConfig
 from .types import (
     Candidate,
     DimensionScore,
@@ -55,6 +56,8 @@ __all__ = [
     "JudgeRequest",
     "JudgeResponse",
     "LongJudgeError",
+    "LongReward",
+    "LongRewardConfig",
     "MissingDependencyError",
     "MockJudge",
     "ParseError",
