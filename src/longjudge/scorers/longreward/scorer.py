@@ -12,9 +12,9 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from ...prompts.base import Language, detect_language
 from ...judges.base import Judge
 from ...judges.registry import create_judge
+from ...prompts.base import Language, detect_language
 from ...retrieval import EvidenceIndex
 from ...retrieval.base import Retriever
 from ...runtime.client import JudgeClient
