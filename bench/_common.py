@@ -1,5 +1,5 @@
-"""Shared by the benchmarks: the bundled example, a realistic scripted judge for the fake
-server, and a scorer runner. Run benchmarks from the repository root."""
+"""Shared by the benchmarks: the bundled example and a realistic scripted judge for the fake
+server. Run benchmarks from the repository root."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # for tests.lr_script, the scripted LongReward judge
 
 from longjudge.io import group_candidates, read_candidates, read_examples  # noqa: E402
-from longjudge.judges.base import JudgeRequest  # noqa: E402
 from longjudge.types import Candidate, Example  # noqa: E402
 from tests.lr_script import LRScript  # noqa: E402
+from tests.lr_script import server_script as as_server_script  # noqa: E402
 
 EXAMPLES = REPO / "examples" / "longreward" / "sft.jsonl"
 RESPONSES = REPO / "examples" / "longreward" / "sampled_responses.jsonl"
@@ -36,19 +36,7 @@ def sentences(text: str) -> list[str]:
 
 def server_script() -> Any:
     """The scripted LongReward judge (tests/lr_script.py) behind the fake server's hook."""
-    script = LRScript(statements=sentences)
-
-    def answer(body: dict[str, Any]) -> str:
-        fmt = body.get("response_format") or {}
-        spec = fmt.get("json_schema") or {}
-        request = JudgeRequest(
-            messages=tuple(body["messages"]),
-            schema=spec.get("schema") or fmt.get("schema"),
-            schema_name=spec.get("name", "output"),
-        )
-        return script(request)
-
-    return answer
+    return as_server_script(LRScript(statements=sentences))
 
 
 def chars_over_4(messages: list[dict[str, Any]]) -> int:

@@ -1,17 +1,19 @@
-"""Cache and resume on the bundled example (1 prompt, 10 responses), fake judge server.
+"""Cache and resume: copies of the bundled prompt (each with its 10 responses), fake judge server.
 
 1. a fresh job: calls made and wall time;
 2. the same job re-run into the same directory (resume: nothing to do) and into a new directory
    (every request from the cache): calls made must be 0, and the wall time;
-3. a half-finished job (the first 5 responses scored, then the full input resumed into the same
-   directory with the same cache): calls made only for the unfinished work.
+3. a half-finished job (the first half of the responses scored, then the full input resumed into
+   the same directory with the same cache): calls made only for the unfinished work.
 
-    .venv/bin/python bench/cache_resume.py
+    .venv/bin/python bench/cache_resume.py [--prompts 5] [--latency 0.05]
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import json
 import tempfile
 import time
 from pathlib import Path
@@ -24,51 +26,89 @@ from longjudge.testing.fake_config import FakeJudgeConfig
 from longjudge.testing.fake_judge import FakeJudgeServer
 
 
-def job(tmp: Path, server: FakeJudgeServer, responses: Path, out: str) -> tuple[int, float, int]:
+def write_copies(tmp: Path, prompts: int) -> tuple[Path, Path]:
+    """The bundled prompt under ``prompts`` ids, in the public LongReward layout. Each copy's
+    question names the copy, so that no two copies send the same judge request."""
+    example = json.loads(EXAMPLES.read_text().splitlines()[0])
+    responses = [json.loads(line) for line in RESPONSES.read_text().splitlines()]
+    ex_path, resp_path = tmp / "examples.jsonl", tmp / "responses.jsonl"
+    with ex_path.open("w") as ex, resp_path.open("w") as resp:
+        for p in range(prompts):
+            idx = f"{example['idx']}p{p}"
+            query = f"{example['query']} (copy {p})"
+            ex.write(json.dumps({**example, "idx": idx, "query": query}) + "\n")
+            for r in responses:
+                number = str(r["idx"]).rsplit("-", 1)[1]
+                resp.write(json.dumps({**r, "idx": f"{idx}-{number}"}) + "\n")
+    return ex_path, resp_path
+
+
+def job(
+    tmp: Path, server: FakeJudgeServer, files: tuple[Path, Path], out: str
+) -> tuple[int, float, int, int]:
+    """(calls made, wall seconds, scored now, skipped as already finished)."""
     config = build_config(
         ScoreConfig,
         {
-            "judge": {"base_url": server.base_url, "max_concurrency": 16},
+            "judge": {"base_url": server.base_url, "max_concurrency": 64},
             "cache": {"path": str(tmp / "cache.sqlite")},
-            "run": {"progress": False},
+            "run": {"progress": False, "max_examples_in_flight": 8},
         },
     )
+    examples, responses = files
     before = len(server.requests)
     started = time.monotonic()
+    spec = "openai/fake-judge"
     outcome = asyncio.run(
-        run_job(ScoreJob(EXAMPLES, responses, "openai/fake-judge", "longreward", config, tmp / out))
+        run_job(ScoreJob(examples, responses, spec, "longreward", config, tmp / out))
     )
-    return len(server.requests) - before, time.monotonic() - started, outcome.result.scored
+    seconds = time.monotonic() - started
+    result = outcome.result
+    return len(server.requests) - before, seconds, result.scored, result.skipped
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--prompts", type=int, default=5, help="copies of the bundled prompt")
+    parser.add_argument("--latency", type=float, default=0.05, help="fake judge latency, s")
+    args = parser.parse_args()
+    server_config = FakeJudgeConfig(latency=args.latency, capacity=64)
     with (
         tempfile.TemporaryDirectory() as name,
-        FakeJudgeServer(
-            FakeJudgeConfig(latency=0.05, capacity=16), script=server_script()
-        ) as server,
+        FakeJudgeServer(server_config, script=server_script()) as server,
     ):
         tmp = Path(name)
+        examples, responses = write_copies(tmp, args.prompts)
+        lines = responses.read_text().splitlines(keepends=True)
         half = tmp / "half.jsonl"
-        half.write_text("".join(RESPONSES.read_text().splitlines(keepends=True)[:5]))
+        half.write_text("".join(lines[: len(lines) // 2]))
+        full = (examples, responses)
         rows = [
-            ("fresh job", *job(tmp, server, RESPONSES, "a")),
-            ("re-run, same directory", *job(tmp, server, RESPONSES, "a")),
-            ("re-run, new directory (cache)", *job(tmp, server, RESPONSES, "b")),
+            ("fresh job", *job(tmp, server, full, "a")),
+            ("re-run, same directory", *job(tmp, server, full, "a")),
+            ("re-run, new directory (cache)", *job(tmp, server, full, "b")),
         ]
-        (tmp / "cache.sqlite").unlink()
-        for suffix in ("-wal", "-shm"):
+        for suffix in ("", "-wal", "-shm"):
             Path(f"{tmp / 'cache.sqlite'}{suffix}").unlink(missing_ok=True)
-        rows.append(("half job (5 of 10), new cache", *job(tmp, server, half, "c")))
-        rows.append(("resume the full job", *job(tmp, server, RESPONSES, "c")))
-    print(f"{'run':32} {'judge calls':>11} {'wall s':>7} {'scored now':>10}")
-    for label, calls, seconds, scored in rows:
-        print(f"{label:32} {calls:11d} {seconds:7.2f} {scored:10d}")
-    fresh, half_calls, resumed = rows[0][1], rows[3][1], rows[4][1]
+        rows.append(
+            (
+                f"half job ({len(lines) // 2} of {len(lines)}), new cache",
+                *job(tmp, server, (examples, half), "c"),
+            )
+        )
+        rows.append(("resume the full job", *job(tmp, server, full, "c")))
     print(
-        f"\nre-runs made {rows[1][1]} and {rows[2][1]} calls (must be 0); the resumed half job "
-        f"made {resumed} calls for the other 5 responses (fresh job: {fresh} for all 10, "
-        f"first half: {half_calls}, including the shared per-prompt work)"
+        f"{args.prompts} copies of the bundled prompt x 10 responses; fake judge latency "
+        f"{args.latency} s; LongReward defaults (batched)"
+    )
+    print(f"{'run':34} {'judge calls':>11} {'wall s':>7} {'scored now':>10} {'skipped':>8}")
+    for label, calls, seconds, scored, skipped in rows:
+        print(f"{label:34} {calls:11d} {seconds:7.2f} {scored:10d} {skipped:8d}")
+    fresh, rerun, recached, first, resumed = (row[1] for row in rows)
+    print(
+        f"\nre-runs made {rerun} and {recached} calls (must be 0); the half job made {first} and "
+        f"its resume {resumed}: {first + resumed} in all against {fresh} for the fresh job "
+        f"(only the unfinished work was asked)"
     )
 
 

@@ -2,11 +2,13 @@
 
 A fake OpenAI-compatible server (in its own process) serves at most C requests at once, each
 held L seconds: it can answer at most C/L requests per second. The real pipeline (openai backend,
-LongReward in batched mode, cache off) scores copies of the bundled example's prompt; the
-achieved request rate over the steady-state middle of the run (from the server's request log)
-is printed against C/L.
+LongReward in batched mode, cache off, ``judge.max_concurrency = C`` and
+``run.max_examples_in_flight = C/4``) scores copies of the bundled example's prompt, 30
+candidates each; the achieved request rate over the steady-state middle of the run (from the
+server's request log) is printed against C/L, with the pipeline process's CPU use.
 
-    .venv/bin/python bench/throughput.py [--latency 0.5] [--seconds 20]
+    .venv/bin/python bench/throughput.py [--latency 0.5] [--seconds 20] [--capacities 8 32 128]
+    .venv/bin/python bench/throughput.py --profile   # cProfile of the pipeline, top functions
 """
 
 from __future__ import annotations
@@ -68,7 +70,7 @@ def measure(capacity: int, latency: float, seconds: float, profile: bool) -> dic
             )
             client = JudgeClient(judge, max_concurrency=capacity)
             scorer = LongReward(client)
-            run = RunConfig(max_examples_in_flight=max(2, capacity // 8), progress=False)
+            run = RunConfig(max_examples_in_flight=max(2, capacity // 4), progress=False)
             work = groups(prompts)
             profiler = cProfile.Profile() if profile else None
 
@@ -76,7 +78,7 @@ def measure(capacity: int, latency: float, seconds: float, profile: bool) -> dic
                 await run_scoring(scorer, work, None, run)
                 await client.aclose()
 
-            started = time.monotonic()
+            started, cpu = time.monotonic(), time.process_time()
             if profiler:
                 profiler.enable()
             asyncio.run(go())
@@ -84,6 +86,7 @@ def measure(capacity: int, latency: float, seconds: float, profile: bool) -> dic
                 profiler.disable()
                 pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
             wall = time.monotonic() - started
+            cpu = time.process_time() - cpu
         rate, total = steady_rate(log)
     maximum = capacity / latency
     return {
@@ -94,6 +97,7 @@ def measure(capacity: int, latency: float, seconds: float, profile: bool) -> dic
         "steady_rps": rate,
         "max_rps": maximum,
         "ratio": rate / maximum,
+        "client_cpu": cpu / wall,
     }
 
 
@@ -104,16 +108,19 @@ def main() -> None:
     parser.add_argument("--capacities", type=int, nargs="+", default=[8, 32, 128])
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
-    print(f"latency L = {args.latency} s; steady state = middle half of each run")
+    print(
+        f"latency L = {args.latency} s; steady state = middle half of each run; client CPU = "
+        "the pipeline process's CPU time over the wall time (100% = one core, its limit)"
+    )
     print(
         f"{'C':>5} {'prompts':>8} {'requests':>9} {'wall s':>7} {'req/s':>8} "
-        f"{'C/L':>7} {'achieved/max':>13}"
+        f"{'C/L':>7} {'achieved/max':>13} {'client CPU':>11}"
     )
     for capacity in args.capacities:
         r = measure(capacity, args.latency, args.seconds, args.profile)
         print(
             f"{r['C']:5.0f} {r['prompts']:8.0f} {r['requests']:9.0f} {r['wall_s']:7.1f} "
-            f"{r['steady_rps']:8.1f} {r['max_rps']:7.1f} {r['ratio']:13.2f}"
+            f"{r['steady_rps']:8.1f} {r['max_rps']:7.1f} {r['ratio']:13.2f} {r['client_cpu']:11.0%}"
         )
 
 

@@ -6,6 +6,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from longjudge.judges.base import JudgeRequest
 
@@ -59,6 +60,22 @@ class LRScript:
                     }
             return json.dumps({"verdicts": verdicts})
         raise AssertionError(f"unexpected step {name}")
+
+
+def server_script(script: Callable[[JudgeRequest], str]) -> Callable[[dict[str, Any]], str]:
+    """``script`` behind the fake judge server's hook: request body in, output text out."""
+
+    def answer(body: dict[str, Any]) -> str:
+        fmt = body.get("response_format") or {}
+        spec = fmt.get("json_schema") or {}
+        request = JudgeRequest(
+            messages=tuple(body["messages"]),
+            schema=spec.get("schema") or fmt.get("schema"),
+            schema_name=spec.get("name", "output"),
+        )
+        return script(request)
+
+    return answer
 
 
 def _block(text: str, label: str) -> str:

@@ -65,3 +65,68 @@ def test_one_limiter_per_endpoint_and_event_loop() -> None:
     first, _ = asyncio.run(go())
     second, start = asyncio.run(go())  # a new loop starts with a fresh, full limiter
     assert first is not second and start == 8
+
+
+def test_waiters_are_served_in_order_and_a_cancelled_waiter_loses_no_slot() -> None:
+    async def go() -> tuple[AdaptiveLimiter, list[int], list[object]]:
+        limiter = AdaptiveLimiter(1)
+        order: list[int] = []
+        release = asyncio.Event()
+        tasks: list[asyncio.Future[None]] = []
+
+        async def holder() -> None:
+            async with limiter.slot():
+                await release.wait()
+                # Queued and cancelled; the release just below drops its waiter before it runs.
+                tasks[0].cancel()
+            tasks[1].cancel()  # handed the slot by that release, cancelled before it ran
+
+        async def task(i: int) -> None:
+            async with limiter.slot():
+                order.append(i)
+                await asyncio.sleep(0)
+
+        first = asyncio.ensure_future(holder())
+        await asyncio.sleep(0)
+        tasks.extend(asyncio.ensure_future(task(i)) for i in range(5))
+        await asyncio.sleep(0)
+        release.set()
+        await first
+        results = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 5)
+        return limiter, order, results
+
+    limiter, order, results = asyncio.run(go())
+    assert [type(r) for r in results[:2]] == [asyncio.CancelledError] * 2
+    assert order == [2, 3, 4] and limiter.in_flight == 0 and not limiter._waiters
+
+
+def test_random_cancellations_and_429s_leave_no_slot_behind() -> None:
+    rng = random.Random(7)
+
+    async def go() -> tuple[AdaptiveLimiter, int, int]:
+        limiter = AdaptiveLimiter(5)
+        done = 0
+
+        async def task() -> None:
+            nonlocal done
+            async with limiter.slot():
+                assert limiter.in_flight <= limiter.max_concurrency
+                await asyncio.sleep(rng.uniform(0, 0.003))
+                roll = rng.random()
+                if roll < 0.1:
+                    limiter.on_rate_limit()
+                elif roll < 0.6:
+                    limiter.on_success()
+            done += 1
+
+        tasks = [asyncio.ensure_future(task()) for _ in range(300)]
+        for _ in range(60):
+            await asyncio.sleep(rng.uniform(0, 0.002))
+            rng.choice(tasks).cancel()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        cancelled = sum(isinstance(r, asyncio.CancelledError) for r in results)
+        return limiter, done, cancelled
+
+    limiter, done, cancelled = asyncio.run(go())
+    assert limiter.in_flight == 0 and not limiter._waiters
+    assert done + cancelled == 300 and cancelled > 0 and limiter.peak_in_flight <= 5

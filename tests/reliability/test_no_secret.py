@@ -22,13 +22,23 @@ SECRET = "sk-canary-run-dir-8c41f0a2e9"
 @pytest.mark.timeout(120)
 def test_the_key_is_nowhere_in_a_run(tmp_path: Path) -> None:
     ex, cand = write_inputs(tmp_path, examples=2, candidates=3)
-    faults = FakeJudgeConfig(fault_rate=0.3, seed=3, retry_after=0.01,
-                             fault_mix={"auth": 1.0, "rate_limit": 1.0, "server_error": 1.0})
+    faults = FakeJudgeConfig(
+        fault_rate=0.3,
+        seed=3,
+        retry_after=0.01,
+        fault_mix={"auth": 1.0, "rate_limit": 1.0, "server_error": 1.0},
+    )
     with FakeJudgeServer(faults) as server:
         config = write_config(tmp_path / "c.yaml", server.base_url, tmp_path / "c.sqlite")
         env = {**os.environ, "OPENAI_API_KEY": SECRET}
-        done = subprocess.run(score_command(ex, cand, config, tmp_path / "run"), env=env,
-                              capture_output=True, text=True, timeout=100, check=False)
+        done = subprocess.run(
+            score_command(ex, cand, config, tmp_path / "run"),
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=100,
+            check=False,
+        )
         assert server.stats["faults"].get("auth", 0) > 0
     assert done.returncode in (0, 3), done.stderr[-2000:]
     rewards = (tmp_path / "run" / "rewards.jsonl").read_text()
