@@ -8,6 +8,7 @@ batch); ``search`` is one query.
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Sequence
 from typing import NamedTuple, Protocol, runtime_checkable
 
@@ -63,12 +64,12 @@ def top_hits(scores: np.ndarray, k: int, *, positive_only: bool = False) -> list
     return [Hit(int(i), float(scores[i])) for i in order if not positive_only or scores[i] > 0]
 
 
-class ScoringIndex:
+class ScoringIndex(abc.ABC):
     """Base for indexes that score every window for a query (BM25, dense)."""
 
+    @abc.abstractmethod
     def scores_many(self, queries: Sequence[str]) -> np.ndarray:
         """A (queries x windows) matrix of scores."""
-        raise NotImplementedError
 
     #: Whether only windows with a positive score count as hits (lexical overlap needed).
     positive_only = False
