@@ -4,15 +4,18 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 # Extras the test suite needs: everything.
 EXTRAS := local,embed,rm,train,hf,eval,ray,serve,dev
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml scripts/llama-cmake-args scripts/build-llama-wheel | cksum | cut -d' ' -f1)
 
 .PHONY: test demo install lint typecheck bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml scripts/llama-cmake-args scripts/build-llama-wheel
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# The CPU wheel first: an unpinned torch would pull a multi-GB CUDA build.
 	$(BIN)/python -m pip install --quiet torch==2.13.0
+	# llama.cpp for a portable CPU baseline, built once into .wheels/ (never a native build,
+	# never a wheel pip cached from one): see scripts/llama-cmake-args.
+	$(BIN)/python -m pip install --quiet --force-reinstall --no-deps "$$(scripts/build-llama-wheel $(BIN)/python)"
 	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
 	rm -f $(VENV)/.installed-*
 	touch $@
