@@ -4,17 +4,20 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 # Extras the test suite needs: everything.
 EXTRAS := local,embed,rm,train,hf,eval,ray,serve,dev
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml scripts/llama-cmake-args scripts/build-llama-wheel | cksum | cut -d' ' -f1)
+# The stamp changes with the project's dependencies, the llama.cpp build script and flags, and
+# LONGJUDGE_LLAMA_CMAKE_ARGS (README, "Unusual CPUs"), so changing any of them reinstalls.
+STAMP  := $(VENV)/.installed-$(shell (cat pyproject.toml scripts/build-llama-wheel \
+	src/longjudge/judges/llama_build.py; echo "$$LONGJUDGE_LLAMA_CMAKE_ARGS") | cksum | cut -d' ' -f1)
 
 .PHONY: test demo install lint typecheck bench clean
 
-$(STAMP): pyproject.toml scripts/llama-cmake-args scripts/build-llama-wheel
+$(STAMP): pyproject.toml scripts/build-llama-wheel src/longjudge/judges/llama_build.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# The CPU wheel first: an unpinned torch would pull a multi-GB CUDA build.
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	# llama.cpp for a portable CPU baseline, built once into .wheels/ (never a native build,
-	# never a wheel pip cached from one): see scripts/llama-cmake-args.
+	# never a wheel pip cached from one): see src/longjudge/judges/llama_build.py.
 	$(BIN)/python -m pip install --quiet --force-reinstall --no-deps "$$(scripts/build-llama-wheel $(BIN)/python)"
 	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
 	rm -f $(VENV)/.installed-*

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import sys
 
+from rich.markup import escape
+
 from ..errors import LongJudgeError
 from .app import app, console
 
@@ -25,7 +27,8 @@ def main() -> None:
     try:
         app()
     except LongJudgeError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        # Escaped (a message may hold brackets) and not wrapped (a command in it stays copyable).
+        console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
         sys.exit(2)
 
 

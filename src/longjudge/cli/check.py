@@ -122,7 +122,7 @@ def check_judge(
         )
         backend = create_judge(judge, judge_config)
     except LongJudgeError as exc:
-        console.print(f"[red]check failed:[/red] {escape(str(exc))}")
+        console.print(f"[red]check failed:[/red] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(1) from None
 
     async def go() -> CheckResult:

