@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from longjudge.runtime.fingerprint import text_digest
 from longjudge.testing.fake_config import FakeJudgeConfig
 from longjudge.testing.fake_judge import FakeJudgeServer
 
@@ -48,6 +47,8 @@ def _rewrite_answers(cand: Path, prefix: str, suffix: str) -> dict[str, str]:
 
 @pytest.mark.timeout(120)
 def test_changed_texts_are_rescored_and_another_judge_is_refused(tmp_path: Path) -> None:
+    from longjudge.runtime.fingerprint import text_digest
+
     ex, cand = write_inputs(tmp_path, examples=2, candidates=5, sentences=4)
     out = tmp_path / "run"
     with FakeJudgeServer(FakeJudgeConfig(), script=scripted(TextScript())) as server:
