@@ -31,8 +31,8 @@ def _wait_for_requests(server: FakeJudgeServer, proc: subprocess.Popen[bytes], n
 
 @pytest.mark.timeout(120)
 def test_second_writer_is_refused_and_a_killed_holder_does_not_block(tmp_path: Path) -> None:
-    ex, cand = write_inputs(tmp_path, examples=4, candidates=5, sentences=3)
-    # Slow (one request at a time, 20 x 0.5 s) so that the first job is still scoring when
+    ex, cand = write_inputs(tmp_path, examples=3, candidates=4, sentences=3)
+    # Slow (one request at a time, 12 x 0.5 s) so that the first job is still scoring when
     # the second one starts.
     slow = FakeJudgeConfig(latency=0.5, capacity=1)
     with FakeJudgeServer(slow, script=scripted(TextScript())) as server:
@@ -48,12 +48,13 @@ def test_second_writer_is_refused_and_a_killed_holder_does_not_block(tmp_path: P
         _, err = first.communicate(timeout=90)
         assert first.returncode == 0, err[-2000:]
         lines = read_rewards(out / "rewards.jsonl")
-        assert len(lines) == len(latest(out / "rewards.jsonl")) == 20  # each written once
+        assert len(lines) == len(latest(out / "rewards.jsonl")) == 12  # each written once
         calls = len(server.requests)
         chats = [r for r in server.requests if r["path"].endswith("/chat/completions")]
-        assert len(chats) == 20  # one helpfulness call per candidate: none made twice
+        assert len(chats) == 12  # one helpfulness call per candidate: none made twice
 
         # A holder killed with SIGKILL leaves the lock file behind, not the lock.
+        server.app.config.latency = 0.05
         killed_out = tmp_path / "killed"
         url = server.base_url
         fresh = write_config(tmp_path / "k.yaml", url, tmp_path / "k.sqlite", **SECTIONS)
@@ -65,4 +66,4 @@ def test_second_writer_is_refused_and_a_killed_holder_does_not_block(tmp_path: P
         assert (killed_out / ".lock").read_text().startswith(f"pid {victim.pid} on ")
         resumed = run_cli(command)
         assert resumed.returncode == 0, resumed.stderr[-2000:]
-        assert len(latest(killed_out / "rewards.jsonl")) == 20
+        assert len(latest(killed_out / "rewards.jsonl")) == 12
