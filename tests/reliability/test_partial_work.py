@@ -78,6 +78,11 @@ def test_failed_key_point_window_leaves_completeness_unscored_until_retried(
         assert script.calls["lr_keypoints"] - before == PROMPTS
     assert sorted(map(essence, latest(out / "rewards.jsonl").values())) == expected
     assert not [e for e in error_lines(out) if e["kind"] == "unscored"]
+    print(
+        f"1 failed key-point window per prompt: {PROMPTS * PER_PROMPT} of {PROMPTS * PER_PROMPT} "
+        f"rewards unscored (exit 3, twice); --retry-unscored re-asked {PROMPTS} windows and "
+        "ended equal to the fault-free run"
+    )
 
 
 @pytest.mark.timeout(120)

@@ -109,6 +109,8 @@ def test_changed_texts_are_rescored_and_another_judge_is_refused(tmp_path: Path)
     assert setups == {(stated["config"], stated["judge"], stated["prompts"])}
     assert config["longreward"]["dimensions"] == ["helpfulness"]
     assert all(set(r.dimensions) == {"helpfulness"} for r in now)
+    print("5 changed texts rescored, 5 reused; another judge and another config refused "
+          "(exit 2, directory unchanged); --rescore moved 10 results to superseded/")
 
 
 @pytest.mark.timeout(120)
@@ -166,3 +168,5 @@ def test_unscored_candidates_fail_every_rerun_and_are_listed_in_errors(tmp_path:
 
         final = run_cli(command)
         assert final.returncode == 0 and "already done 10," in said(final)
+    print("judge down: exit 3 on the run and on the rerun, 10 unscored lines in errors.jsonl; "
+          "judge back: --retry-unscored scored 10, errors.jsonl emptied, exit 0")
