@@ -106,3 +106,23 @@ def test_ray_engine_matches_local_engine_and_resumes(
     done = run_job_sync(far)
     assert done.result.skipped == PROMPTS * CANDIDATES and done.usage["total"]["calls"] == 0
     assert RunDir(tmp_path / "ray").read_summary()["invocations"][-1]["workers"] == 0
+
+    # every reward carries the setup config.yaml states; a changed text is scored again
+    stated = RunDir(tmp_path / "ray").read_config()["fingerprint"]
+    setups = {
+        (f.config, f.judge, f.prompts)
+        for f in (r.fingerprint for r in RunDir(tmp_path / "ray").rewards())
+        if f
+    }
+    assert setups == {(stated["config"], stated["judge"], stated["prompts"])}
+    rows = [json.loads(line) for line in inputs[1].read_text().splitlines()]
+    rows[0]["answer"] += " The river flooded in autumn."
+    changed = tmp_path / "changed.jsonl"
+    changed.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    moved = job(
+        (inputs[0], changed), judge_url, tmp_path / "ray", tmp_path / "b.sqlite", engine="ray"
+    )
+    redo = run_job_sync(moved)
+    assert redo.result.rescored_reasons == {"candidate text changed": 1}
+    assert (redo.result.skipped, redo.result.scored) == (PROMPTS * CANDIDATES - 1, 1)
+    assert redo.state is not None and redo.state.complete

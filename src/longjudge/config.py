@@ -95,6 +95,13 @@ class RunConfig(StrictModel):
     retry_unscored: bool = Field(
         False, description="On resume, score again the candidates that ended unscored."
     )
+    rescore: bool = Field(
+        False,
+        description="Move the run directory's earlier results to superseded/ and score every "
+        "candidate again. Needed to reuse a directory whose results were made with another "
+        "judge, scoring config or prompts (without it such a job is refused: one directory "
+        "never mixes results of two setups).",
+    )
     progress: bool = Field(True, description="Show a progress bar when stderr is a terminal.")
 
 

@@ -5,6 +5,8 @@
     LongJudgeError
     ├── ConfigError            a config or spec string is invalid (unknown key, bad value)
     ├── InputError             a whole input file cannot be read (bad records are reported)
+    ├── RunDirError            a run directory is in use by another job, or holds results
+    │                          made under another setup (judge, scoring config, prompts)
     ├── MissingDependencyError an optional extra is not installed; the message names it
     ├── PromptError            a prompt template is missing or cannot be rendered
     ├── ParseError             a judge output cannot be used (not JSON, wrong shape, out of range)
@@ -31,6 +33,11 @@ class ConfigError(LongJudgeError):
 
 class InputError(LongJudgeError):
     """An input file cannot be read at all."""
+
+
+class RunDirError(LongJudgeError):
+    """A run directory cannot be written: another job holds it, or its results were made
+    under another setup and would be mixed with this job's."""
 
 
 class MissingDependencyError(LongJudgeError, ImportError):
@@ -104,5 +111,6 @@ __all__ = [
     "ParseError",
     "PromptError",
     "RateLimitError",
+    "RunDirError",
     "TransientJudgeError",
 ]

@@ -134,6 +134,19 @@ class DimensionScore(_Record):
         return cls(name=name, status="unscored", score=None, reason=reason, **kw)
 
 
+class Fingerprint(_Record):
+    """What produced a reward: short sha256 digests of each input that changes it.
+
+    A run reuses a stored reward only when every part equals the candidate's current one.
+    """
+
+    example: str = Field(description="Digest of the example's context, query and reference.")
+    candidate: str = Field(description="Digest of the candidate's text.")
+    config: str = Field(description="Digest of the scorer settings that change its output.")
+    judge: str = Field(description="Digest of the judge's identity and sampling parameters.")
+    prompts: str = Field(description="Digest of the prompt templates and output schemas.")
+
+
 class Reward(_Record):
     """The reward of one candidate: a total on 0-10 and its dimensions."""
 
@@ -151,6 +164,10 @@ class Reward(_Record):
     )
     usage: Usage = Field(default_factory=Usage)
     meta: dict[str, Any] = Field(default_factory=dict)
+    fingerprint: Fingerprint | None = Field(
+        default=None,
+        description="What produced this reward (set by the runner; None in older files).",
+    )
 
     @property
     def selectable(self) -> bool:
@@ -191,6 +208,7 @@ __all__ = [
     "DimensionScore",
     "Evidence",
     "Example",
+    "Fingerprint",
     "PreferencePair",
     "Reward",
     "Status",

@@ -80,6 +80,11 @@ def run_cli(args: list[str], timeout: float = 120) -> subprocess.CompletedProces
     return subprocess.run(args, capture_output=True, text=True, timeout=timeout, check=False)
 
 
+def said(process: subprocess.CompletedProcess[str]) -> str:
+    """A command's stderr with the console's line wrapping undone (runs of spaces -> one)."""
+    return " ".join(process.stderr.split())
+
+
 def read_rewards(path: Path) -> list[Reward]:
     """Every line of a rewards file, parsed (a torn or invalid line fails the test)."""
     lines = path.read_text(encoding="utf-8").splitlines()
@@ -90,3 +95,15 @@ def essence(reward: Reward) -> tuple[Any, ...]:
     """What must be equal between two runs of the same job."""
     dims = tuple(sorted((n, d.status, d.score) for n, d in reward.dimensions.items()))
     return (reward.example_id, reward.candidate_id, reward.status, reward.total, dims)
+
+
+def latest(path: Path) -> dict[tuple[str, str], Reward]:
+    """The last reward of each candidate in a rewards file."""
+    return {(r.example_id, r.candidate_id): r for r in read_rewards(path)}
+
+
+def error_lines(run: Path) -> list[dict[str, Any]]:
+    path = run / "errors.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]

@@ -301,7 +301,7 @@ def judge_cmd(
         f"{entry['skipped_finished']}; judge calls {usage['calls']}, cache hits "
         f"{usage['cache_hits']}; results in {out_dir / REWARDS}"
     )
-    if entry["unscored"] or entry["input_errors"] or entry["failed_groups"]:
+    if entry["input_errors"] or entry["failed_groups"] or not entry["directory"]["complete"]:
         raise typer.Exit(3)
 
 

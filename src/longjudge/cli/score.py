@@ -18,7 +18,8 @@ from .app import app, console, flag_layer, out
 if TYPE_CHECKING:
     from ..runtime.job import JobOutcome
 
-#: Exit code when the job finished but some records were bad or some candidates unscored.
+#: Exit code when the job finished but some records were bad or some candidate in the run
+#: directory is not scored (unscored, missing, or scored under an old fingerprint).
 EXIT_PARTIAL = 3
 
 
@@ -36,6 +37,9 @@ def score(
     concurrency: int | None = typer.Option(None, "--concurrency", help="Judge requests in flight."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write the cache."),
     retry_unscored: bool = typer.Option(False, "--retry-unscored", help="Re-score unscored ones."),
+    rescore: bool = typer.Option(
+        False, "--rescore", help="Move earlier results to OUT/superseded/ and score all again."
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Count calls and tokens; call nothing."),
     engine: str = typer.Option("local", "--engine", help="local, or ray: prompts over Ray actors."),
     ray_address: str | None = typer.Option(
@@ -50,6 +54,7 @@ def score(
         judge__max_concurrency=concurrency,
         cache__enabled=False if no_cache else None,
         run__retry_unscored=True if retry_unscored else None,
+        run__rescore=True if rescore else None,
         s2l__rm=rm,
         s2l__variant=variant,
     )
@@ -66,7 +71,7 @@ def score(
         return
     assert out_dir is not None
     _print_results(RunDir(out_dir), outcome, out_dir)
-    if outcome.input_errors or outcome.result.unscored or outcome.result.failed_groups:
+    if not outcome.complete:
         raise typer.Exit(EXIT_PARTIAL)
 
 
@@ -98,18 +103,55 @@ def rewards_table(rewards: list[Reward]) -> Table:
 
 
 def _print_results(rundir: RunDir, outcome: JobOutcome, out_dir: Path) -> None:
+    from ..runtime.fingerprint import describe_counts
+
     out.print(rewards_table(rundir.rewards()))
     result = outcome.result
     total = outcome.usage["total"]
+    done = f"already done {result.skipped}"
+    if result.skipped_unscored:
+        done += f" ({result.skipped_unscored} of them unscored)"
     console.print(
-        f"scored {result.scored}, unscored {result.unscored}, already done {result.skipped}, "
+        f"scored {result.scored}, unscored {result.unscored}, {done}, "
         f"bad input records {len(outcome.input_errors)}; judge calls {total['calls']}, "
         f"cache hits {total['cache_hits']}, tokens {total['prompt_tokens']:,} in / "
         f"{total['completion_tokens']:,} out; {result.seconds:.1f} s"
     )
+    if outcome.superseded:
+        console.print(f"earlier results moved to {outcome.superseded}")
+    if result.rescored:
+        console.print(f"rescored {result.rescored}: {describe_counts(result.rescored_reasons)}")
     if result.unscored_reasons:
         console.print(f"unscored by reason: {result.unscored_reasons}")
+    dropped = outcome.stats.get("statements_dropped", 0)
+    if dropped:
+        console.print(
+            f"statements beyond longreward.max_statements dropped: {dropped} in "
+            f"{outcome.stats.get('responses_over_statement_cap', 0)} responses (counted in "
+            "each reward's faithfulness details)"
+        )
+    if outcome.state is not None:
+        console.print(_state_line(outcome))
     console.print(f"results: {out_dir / 'rewards.jsonl'} (errors: {out_dir / 'errors.jsonl'})")
+
+
+def _state_line(outcome: JobOutcome) -> str:
+    state = outcome.state
+    assert state is not None
+    parts = [f"{state.scored} scored"]
+    for count, label in (
+        (state.unscored, "unscored"),
+        (state.missing, "not scored (failed, see errors.jsonl)"),
+        (state.stale, "with an outdated result"),
+        (state.others_unscored, "unscored from an earlier input"),
+    ):
+        if count:
+            parts.append(f"{count} {label}")
+    verdict = "complete" if outcome.complete else "INCOMPLETE (exit code 3)"
+    hint = ""
+    if state.unscored or state.others_unscored:
+        hint = "; --retry-unscored scores the unscored ones again"
+    return f"run directory: {state.candidates} candidates, {', '.join(parts)}: {verdict}{hint}"
 
 
 def _print_dry_run(outcome: JobOutcome) -> None:

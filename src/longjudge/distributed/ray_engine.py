@@ -1,9 +1,12 @@
 """The Ray engine: one scoring job spread over Ray actors, written as one run directory.
 
-The driver reads the inputs, drops the candidates the run directory already holds (resume),
-and splits the remaining prompts into shards of whole prompts (all candidates of a prompt stay
-together, so its per-prompt work is still done once). Each shard goes to one actor, which builds
-its own judge client from the spec and the config (judges hold connections or models and are
+The driver locks the run directory, reads the inputs, builds the scorer once without calling
+anything (a dry-run client) for the setup fingerprint, claims the directory for that setup and
+drops the candidates whose stored reward has a matching fingerprint (the same
+:func:`~longjudge.runtime.fingerprint.plan_resume` as the local engine), and splits the
+remaining prompts into shards of whole prompts (all candidates of a prompt stay together, so
+its per-prompt work is still done once). Each shard goes to one actor, which builds its own
+judge client from the spec and the config (judges hold connections or models and are
 never pickled) and runs the ordinary async runner into ``OUT/shards/<k>/``. The judge's
 ``max_concurrency`` is split across the actors, so the requests in flight against one endpoint
 stay within it in total. The judge cache is one SQLite file (WAL) shared by path; the driver
@@ -16,6 +19,7 @@ local Ray instance is started for the job and stopped after it.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from dataclasses import dataclass
@@ -25,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from ..config import ScoreConfig
 from ..errors import ConfigError, MissingDependencyError
 from ..runtime.cache import default_cache_path
+from ..runtime.fingerprint import Setup, plan_resume
 from ..runtime.rundir import RunDir
 from ..runtime.runner import Group, RunResult
 from ..runtime.usage import UsageTracker
@@ -62,6 +67,9 @@ class ShardWorker:
     def describe(self) -> dict[str, Any]:
         return self.scorer.describe()
 
+    def setup(self) -> dict[str, str]:
+        return self.scorer.setup().to_dict()
+
     async def run(self, dumps: list[GroupDump]) -> dict[str, Any]:
         """Score the shard into its run directory; return its records, counts and usage.
 
@@ -93,7 +101,6 @@ def _result_dict(result: RunResult) -> dict[str, Any]:
     return {
         "scored": result.scored,
         "unscored": result.unscored,
-        "skipped": result.skipped,
         "failed_groups": result.failed_groups,
         "unscored_reasons": result.unscored_reasons,
     }
@@ -102,7 +109,6 @@ def _result_dict(result: RunResult) -> dict[str, Any]:
 def _add_result(total: RunResult, part: dict[str, Any]) -> None:
     total.scored += part["scored"]
     total.unscored += part["unscored"]
-    total.skipped += part["skipped"]
     total.failed_groups += part["failed_groups"]
     for reason, count in part["unscored_reasons"].items():
         total.unscored_reasons[reason] = total.unscored_reasons.get(reason, 0) + count
@@ -163,39 +169,48 @@ def _dump(groups: list[Group]) -> list[GroupDump]:
     ]
 
 
+def driver_setup(job: ScoreJob) -> tuple[Setup, dict[str, Any]]:
+    """The job's setup fingerprint and described settings, from a scorer built on a dry-run
+    client (no cache, nothing called; a local judge's model is loaded once more here)."""
+    from ..runtime.job import build_client, build_job_scorer
+
+    config = job.config.model_copy(
+        update={"cache": job.config.cache.model_copy(update={"enabled": False})}
+    )
+    client = build_client(job.judge, config, dry_run=True)
+    try:
+        scorer = build_job_scorer(job.method, client, config)
+        return scorer.setup(), scorer.describe()
+    finally:
+        asyncio.run(client.aclose())
+
+
 def run_ray_job(job: ScoreJob, options: RayOptions | None = None) -> JobOutcome:
     """Score ``job`` over Ray actors into ``job.out``; resumes like the local engine."""
-    from ..runtime.job import JobOutcome, load_groups, start_rundir
+    from ..runtime.job import JobOutcome, finish_rundir, load_groups, start_rundir
 
     options = options or RayOptions(address=job.ray_address)
     if job.out is None:
         raise ConfigError("the ray engine needs a run directory (--out)")
     started = time.monotonic()
-    groups, input_errors = load_groups(job)
     rundir = RunDir(job.out)
-    order = [(e.id, c.id) for e, cs in groups for c in cs]
-    merge_shards(rundir, order)  # what an interrupted invocation left behind
-    done = rundir.finished(job.config.run.retry_unscored)
-    result = RunResult()
-    todo: list[Group] = []
-    for example, candidates in groups:
-        left = [c for c in candidates if (example.id, c.id) not in done]
-        result.skipped += len(candidates) - len(left)
-        if left:
-            todo.append((example, left))
-    usage = UsageTracker()
-    dispatch: dict[str, Any] = {"workers": 0, "concurrency": [], "scorer": {}}
-    if todo:
-        dispatch = _dispatch(job, options, todo, rundir, input_errors, result, usage)
-        merge_shards(rundir, order)
-    else:  # nothing to score: no actor describes the scorer, keep what the last run wrote
-        previous = rundir.read_config()
-        described = {k: previous[k] for k in ("method", job.method) if k in previous}
-        start_rundir(rundir, job, described or {"method": job.method}, input_errors)
-    result.seconds = time.monotonic() - started
-    usage_dict = usage.to_dict()
-    rundir.add_invocation(
-        {
+    with rundir.lock():
+        groups, input_errors = load_groups(job)
+        setup, described = driver_setup(job)
+        order = [(e.id, c.id) for e, cs in groups for c in cs]
+        merge_shards(rundir, order)  # what an interrupted invocation left behind
+        superseded = start_rundir(rundir, job, described, input_errors, setup)
+        plan = plan_resume(rundir.rewards(), groups, setup, job.config.run.retry_unscored)
+        result = RunResult()
+        result.take_plan(plan)
+        usage = UsageTracker()
+        dispatch: dict[str, Any] = {"workers": 0, "concurrency": [], "scorer": {}}
+        if plan.todo:
+            dispatch = _dispatch(job, options, plan.todo, rundir, setup, result, usage)
+            merge_shards(rundir, order)
+        result.seconds = time.monotonic() - started
+        usage_dict = usage.to_dict()
+        entry = {
             "judge": job.judge,
             "method": job.method,
             "engine": "ray",
@@ -204,8 +219,10 @@ def run_ray_job(job: ScoreJob, options: RayOptions | None = None) -> JobOutcome:
             "input_errors": len(input_errors),
             "usage": usage_dict,
         }
+        state = finish_rundir(rundir, groups, setup, entry)
+    return JobOutcome(
+        result, usage_dict, input_errors, len(groups), state, dispatch["scorer"], superseded
     )
-    return JobOutcome(result, usage_dict, input_errors, len(groups))
 
 
 def _dispatch(
@@ -213,13 +230,11 @@ def _dispatch(
     options: RayOptions,
     todo: list[Group],
     rundir: RunDir,
-    input_errors: list[dict[str, Any]],
+    setup: Setup,
     result: RunResult,
     usage: UsageTracker,
 ) -> dict[str, Any]:
     """Start the actors, score the shards, merge what they return, count results and usage."""
-    from ..runtime.job import start_rundir
-
     ray = _import_ray()
     started_ray = connect(options.address)
     actors: list[Any] = []
@@ -234,7 +249,12 @@ def _dispatch(
             out = (rundir.path / SHARDS / str(k)).resolve()
             config = _worker_config(job.config, share)
             actors.append(remote.remote(job.judge, job.method, config, str(out)))
-        start_rundir(rundir, job, ray.get(actors[0].describe.remote()), input_errors)
+        remote_setup = ray.get(actors[0].setup.remote())
+        if remote_setup != setup.to_dict():  # e.g. another longjudge version on the cluster
+            raise ConfigError(
+                f"the Ray workers' setup fingerprint {remote_setup} differs from the driver's "
+                f"{setup.to_dict()}: install the same longjudge and data on every node"
+            )
         refs = [actor.run.remote(_dump(shard)) for actor, shard in zip(actors, shards)]
         rewards: list[Reward] = []
         errors: list[dict[str, Any]] = []

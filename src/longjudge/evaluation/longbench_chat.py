@@ -32,8 +32,9 @@ from ..io.records import RecordError
 from ..io.sources import iter_raw
 from ..prompts.base import Language, Prompt, data_block, detect_language
 from ..runtime.client import JudgeClient
+from ..runtime.fingerprint import digest
 from ..runtime.usage import UsageTracker
-from ..scorers.base import Scorer
+from ..scorers.base import Scorer, hash_prompts
 from ..types import Candidate, DimensionScore, Example, Reward
 
 METHOD = "lbc_judge"
@@ -148,6 +149,14 @@ class LongBenchChatJudge(Scorer):
             "rated_examples": len(self.rated),
         }
 
+    def fingerprint_settings(self) -> dict[str, Any]:
+        # the rated answers shown to the judge change its ratings, not only their number
+        rated = [r.model_dump(mode="json") for r in self.rated]
+        return {**self.describe(), "rated_digest": digest(rated)}
+
+    def prompt_hashes(self) -> dict[str, str]:
+        return hash_prompts([self.prompt])
+
     def _language(self, example: Example) -> Language:
         if self.config.language != "auto":
             return self.config.language
@@ -232,8 +241,15 @@ class LbcJob:
 
 async def run_lbc_job(job: LbcJob) -> dict[str, Any]:
     """Judge every unfinished candidate into ``job.out``; returns the invocation's summary."""
-    from ..runtime.job import ScoreJob, build_client, load_groups, start_rundir
     from ..runtime.rundir import RunDir
+
+    rundir = RunDir(job.out)
+    with rundir.lock():
+        return await _run_lbc_job(job, rundir)
+
+
+async def _run_lbc_job(job: LbcJob, rundir: Any) -> dict[str, Any]:
+    from ..runtime.job import ScoreJob, build_client, finish_rundir, load_groups, start_rundir
     from ..runtime.runner import run_scoring
 
     rated: list[RatedAnswer] = []
@@ -249,12 +265,11 @@ async def run_lbc_job(job: LbcJob) -> dict[str, Any]:
     client = build_client(job.judge, job.config)
     try:
         scorer = LongBenchChatJudge(client, job.lbc, rated)
-        rundir = RunDir(job.out)
         described = {
             **scorer.describe(),
             "examples_file": None if job.examples_file is None else str(job.examples_file),
         }
-        start_rundir(rundir, score_job, described, errors)
+        start_rundir(rundir, score_job, described, errors, scorer.setup())
         result = await run_scoring(scorer, groups, rundir, job.config.run)
         entry = {
             "judge": job.judge,
@@ -263,7 +278,8 @@ async def run_lbc_job(job: LbcJob) -> dict[str, Any]:
             "input_errors": len(errors),
             "usage": client.usage.to_dict(),
         }
-        rundir.add_invocation(entry)
+        state = finish_rundir(rundir, groups, scorer.setup(), entry)
+        entry["directory"] = state.to_dict()
     finally:
         await client.aclose()
         if client.cache is not None:

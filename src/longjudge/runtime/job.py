@@ -7,6 +7,7 @@ reuse :func:`build_client` and :func:`build_job_scorer`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -18,6 +19,7 @@ from ..scorers.base import Scorer
 from ..scorers.registry import build_scorer
 from .cache import JudgeCache
 from .client import JudgeClient
+from .fingerprint import RunState, Setup, run_state
 from .rundir import RunDir
 from .runner import Group, RunResult, run_scoring
 
@@ -45,6 +47,21 @@ class JobOutcome:
     usage: dict[str, Any]
     input_errors: list[dict[str, Any]]
     groups: int
+    #: the run directory after the job, for this input (None: dry run or no directory)
+    state: RunState | None = None
+    #: the scorer's counters (statements dropped by the cap, truncated RM inputs ...)
+    stats: dict[str, Any] = field(default_factory=dict)
+    #: where ``rescore`` moved the earlier results, if it did
+    superseded: str | None = None
+
+    @property
+    def complete(self) -> bool:
+        """No bad record, no failed prompt, and every candidate in the directory scored."""
+        if self.input_errors or self.result.failed_groups:
+            return False
+        if self.state is not None:
+            return self.state.complete
+        return not self.result.unscored
 
 
 def build_client(spec: str, config: ScoreConfig, *, dry_run: bool = False) -> JudgeClient:
@@ -80,28 +97,54 @@ def load_groups(job: ScoreJob) -> tuple[list[Group], list[dict[str, Any]]]:
     return [(e, c) for e, c in groups], errors
 
 
-def resolved_config(job: ScoreJob, described: dict[str, Any]) -> dict[str, Any]:
+def resolved_config(job: ScoreJob, described: dict[str, Any], setup: Setup) -> dict[str, Any]:
     """The config written to the run directory: everything but secrets (only the key's
     variable name is part of the config, never its value). ``described`` is the scorer's
-    :meth:`~longjudge.scorers.base.Scorer.describe`."""
+    :meth:`~longjudge.scorers.base.Scorer.describe`; ``fingerprint`` is the setup every result
+    in the directory was made under."""
     return {
         "input": str(job.input),
         "responses": str(job.responses),
         "judge_spec": job.judge,
         **described,
         **job.config.model_dump(mode="json", exclude={"longreward", "s2l"}),
+        "fingerprint": setup.to_dict(),
     }
 
 
 def start_rundir(
-    rundir: RunDir, job: ScoreJob, described: dict[str, Any], input_errors: list[dict[str, Any]]
-) -> None:
-    """Write the resolved config and the input errors not recorded by an earlier invocation."""
-    rundir.write_config(resolved_config(job, described))
-    known = {(e["source"], e.get("line"), e.get("reason")) for e in rundir.errors()}
+    rundir: RunDir,
+    job: ScoreJob,
+    described: dict[str, Any],
+    input_errors: list[dict[str, Any]],
+    setup: Setup,
+) -> str | None:
+    """Claim the directory for ``setup`` (refused when it holds another setup's results;
+    with ``run.rescore`` those move to ``superseded/``, whose path is returned), then write the
+    resolved config and the input errors not recorded by an earlier invocation. The caller
+    holds the directory's lock."""
+    superseded = rundir.claim(setup, job.config.run.rescore)
+    rundir.write_config(resolved_config(job, described, setup))
+    known = {
+        (e.get("source"), e.get("line"), e.get("reason"))
+        for e in rundir.errors()
+        if e.get("kind") == "input"
+    }
     for error in input_errors:
         if (error["source"], error.get("line"), error.get("reason")) not in known:
             rundir.append_error(error)
+    return superseded
+
+
+def finish_rundir(
+    rundir: RunDir, groups: list[Group], setup: Setup, entry: dict[str, Any]
+) -> RunState:
+    """Settle errors.jsonl, count the directory's state for this input, and add the
+    invocation's ``entry`` (with that state) to summary.json."""
+    rundir.settle_errors()
+    state = run_state(rundir.rewards(), groups, setup)
+    rundir.add_invocation({**entry, "directory": state.to_dict()})
+    return state
 
 
 async def run_job(job: ScoreJob) -> JobOutcome:
@@ -110,35 +153,46 @@ async def run_job(job: ScoreJob) -> JobOutcome:
         from ..distributed.ray_engine import run_ray_job
 
         return await asyncio.to_thread(run_ray_job, job)
-    groups, input_errors = load_groups(job)
-    client = build_client(job.judge, job.config, dry_run=job.dry_run)
-    try:
-        scorer = build_job_scorer(job.method, client, job.config)
-        rundir = None if job.dry_run or job.out is None else RunDir(job.out)
-        if rundir is not None:
-            start_rundir(rundir, job, scorer.describe(), input_errors)
-        result = await run_scoring(scorer, groups, rundir, job.config.run)
-        usage = client.usage.to_dict()
-        if rundir is not None:
-            rundir.add_invocation(
-                {
+    rundir = None if job.dry_run or job.out is None else RunDir(job.out)
+    with rundir.lock() if rundir is not None else contextlib.nullcontext():
+        groups, input_errors = load_groups(job)
+        client = build_client(job.judge, job.config, dry_run=job.dry_run)
+        state = superseded = None
+        try:
+            scorer = build_job_scorer(job.method, client, job.config)
+            setup = scorer.setup()
+            if rundir is not None:
+                superseded = start_rundir(rundir, job, scorer.describe(), input_errors, setup)
+            result = await run_scoring(scorer, groups, rundir, job.config.run)
+            usage, stats = client.usage.to_dict(), scorer.stats()
+            if rundir is not None:
+                entry = {
                     "judge": job.judge,
                     "method": job.method,
                     **result.to_dict(),
                     "input_errors": len(input_errors),
                     "usage": usage,
-                    "scorer": scorer.stats(),
+                    "scorer": stats,
                 }
-            )
-    finally:
-        await client.aclose()
-        if client.cache is not None:
-            client.cache.close()
-    return JobOutcome(result, usage, input_errors, len(groups))
+                state = finish_rundir(rundir, groups, setup, entry)
+        finally:
+            await client.aclose()
+            if client.cache is not None:
+                client.cache.close()
+    return JobOutcome(result, usage, input_errors, len(groups), state, stats, superseded)
 
 
 def run_job_sync(job: ScoreJob) -> JobOutcome:
     return asyncio.run(run_job(job))
 
 
-__all__ = ["JobOutcome", "ScoreJob", "build_client", "build_job_scorer", "run_job", "run_job_sync"]
+__all__ = [
+    "JobOutcome",
+    "ScoreJob",
+    "build_client",
+    "build_job_scorer",
+    "finish_rundir",
+    "run_job",
+    "run_job_sync",
+    "start_rundir",
+]

@@ -3,33 +3,49 @@
 ::
 
     runs/NAME/
-      config.yaml     the resolved config of the last invocation (no secrets)
-      rewards.jsonl   one Reward per line, appended as each candidate finishes
-      errors.jsonl    bad input records and failures: kind, id, line, reason
+      config.yaml     the resolved config of the last invocation (no secrets) and the setup
+                      fingerprint every result in the directory was made under
+      rewards.jsonl   one Reward per line (with its fingerprint), appended as each finishes
+      errors.jsonl    bad input records, failures and every unscored candidate: kind, id, reason
       summary.json    counts, usage per step and wall time, one entry per invocation
+      .lock           held (flock) by the job writing the directory; its holder's pid and host
+      superseded/     results moved aside by ``rescore`` (one folder per move)
 
-Re-running into the same directory resumes: candidates with a line in ``rewards.jsonl`` are not
-scored again (unscored ones are, with ``retry_unscored``). A line torn by a crash is cut off
-before appending, and when a candidate has several lines the last one wins.
+Re-running into the same directory resumes: a candidate whose stored reward has its current
+fingerprint is not scored again (an unscored one is, with ``retry_unscored``); everything else
+is (:mod:`longjudge.runtime.fingerprint`). A directory holds the results of one setup only: a job
+with another judge, scoring config or prompts is refused (:class:`RunDirError`) unless it asks
+to ``rescore``, which moves the old results to ``superseded/`` first. A line torn by a crash is
+cut off before the first append, and when a candidate has several lines the last one wins.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
+import socket
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
+from ..errors import RunDirError
 from ..types import Reward
+from .fingerprint import Setup, describe_counts, foreign_setups
 
 REWARDS = "rewards.jsonl"
 ERRORS = "errors.jsonl"
 SUMMARY = "summary.json"
 CONFIG = "config.yaml"
+LOCK = ".lock"
+SUPERSEDED = "superseded"
+#: ``kind`` of the errors.jsonl line of an unscored candidate.
+UNSCORED = "unscored"
 
 
 class RunDir:
@@ -38,8 +54,67 @@ class RunDir:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.mkdir(parents=True, exist_ok=True)
-        for name in (REWARDS, ERRORS):
-            _repair_tail(self.path / name)
+        self._repaired: set[str] = set()  # files whose torn tail was cut (before appending)
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the directory for one writing job; :class:`RunDirError` when another holds it.
+
+        ``flock`` on ``.lock``: the kernel drops the lock when its process dies, so a lock left
+        by a killed job never blocks the next one. The file names the holder for the message.
+        """
+        fd = os.open(self.path / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 512, 0).decode("utf-8", "replace").strip() or "unknown"
+                raise RunDirError(
+                    f"run directory {self.path} is being written by another job ({holder}); "
+                    "wait for it to finish or choose another --out"
+                ) from None
+            started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+            os.ftruncate(fd, 0)
+            holder = f"pid {os.getpid()} on {socket.gethostname()} since {started}"
+            os.pwrite(fd, holder.encode(), 0)
+            yield
+        finally:
+            os.close(fd)  # releases the flock
+
+    def claim(self, setup: Setup, rescore: bool = False) -> str | None:
+        """Make the directory hold ``setup``'s results only, before a job writes into it.
+
+        With ``rescore`` every earlier result moves to ``superseded/`` (returned); otherwise a
+        directory with results of another setup is a :class:`RunDirError`.
+        """
+        if rescore and any((self.path / name).exists() for name in (REWARDS, ERRORS)):
+            return self.supersede()
+        self.check_setup(setup)
+        return None
+
+    def check_setup(self, setup: Setup) -> None:
+        """:class:`RunDirError` when a stored reward was made under another setup."""
+        foreign = foreign_setups(self.rewards(), setup)
+        if foreign:
+            raise RunDirError(
+                f"run directory {self.path} holds results made under another setup "
+                f"({describe_counts(foreign)}); score into a new --out, or pass --rescore to "
+                f"move them to {self.path / SUPERSEDED}/ and score every candidate again"
+            )
+
+    def supersede(self) -> str:
+        """Move the results, errors, config and summary to ``superseded/<time>/``."""
+        target = self.path / SUPERSEDED / time.strftime("%Y%m%d-%H%M%S")
+        suffix = 0
+        while target.exists():
+            suffix += 1
+            target = target.with_name(f"{target.name.split('.')[0]}.{suffix}")
+        target.mkdir(parents=True)
+        for name in (REWARDS, ERRORS, CONFIG, SUMMARY):
+            if (self.path / name).exists():
+                os.replace(self.path / name, target / name)
+        self._repaired.clear()
+        return str(target)
 
     def write_config(self, config: dict[str, Any]) -> None:
         text = yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
@@ -69,25 +144,43 @@ class RunDir:
                 latest[(reward.example_id, reward.candidate_id)] = reward
         return list(latest.values())
 
-    def finished(self, retry_unscored: bool = False) -> set[tuple[str, str]]:
-        """(example id, candidate id) of candidates that need no more work."""
-        return {
-            (r.example_id, r.candidate_id)
-            for r in self.rewards()
-            if r.status == "scored" or not retry_unscored
-        }
-
     def append_reward(self, reward: Reward) -> None:
-        _append_line(self.path / REWARDS, reward.model_dump_json())
+        self._append(REWARDS, reward.model_dump_json())
 
     def append_error(self, record: dict[str, Any]) -> None:
-        _append_line(self.path / ERRORS, json.dumps(record, ensure_ascii=False, default=str))
+        self._append(ERRORS, json.dumps(record, ensure_ascii=False, default=str))
+
+    def append_unscored(self, reward: Reward) -> None:
+        """The errors.jsonl line of an unscored candidate: its ids and reason."""
+        self.append_error(unscored_error(reward))
+
+    def settle_errors(self) -> None:
+        """Rewrite errors.jsonl so that its unscored lines are exactly the candidates whose
+        latest reward is unscored, each once with its latest reason (other lines stay)."""
+        current = [unscored_error(r) for r in self.rewards() if r.status != "scored"]
+        kept = [e for e in self.errors() if e.get("kind") != UNSCORED]
+        if not current and not kept and not (self.path / ERRORS).exists():
+            return
+        lines = [json.dumps(e, ensure_ascii=False, default=str) for e in [*kept, *current]]
+        _atomic_write(self.path / ERRORS, "".join(line.replace("\n", " ") + "\n" for line in lines))
+
+    def _append(self, name: str, line: str) -> None:
+        if name not in self._repaired:  # the first append of this writer cuts a torn tail
+            _repair_tail(self.path / name)
+            self._repaired.add(name)
+        _append_line(self.path / name, line)
 
     def errors(self) -> list[dict[str, Any]]:
         path = self.path / ERRORS
         if not path.exists():
             return []
-        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+        found = []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                found.append(json.loads(line))
+            except ValueError:
+                continue  # a line torn by a crash: cut before the next append
+        return [e for e in found if isinstance(e, dict)]
 
     def read_summary(self) -> dict[str, Any]:
         path = self.path / SUMMARY
@@ -104,6 +197,16 @@ class RunDir:
         summary = self.read_summary()
         summary.setdefault("invocations", []).append({"finished_at": time.time(), **entry})
         _atomic_write(self.path / SUMMARY, json.dumps(summary, indent=2, ensure_ascii=False))
+
+
+def unscored_error(reward: Reward) -> dict[str, Any]:
+    return {
+        "kind": UNSCORED,
+        "id": reward.candidate_id,
+        "example_id": reward.example_id,
+        "candidate_id": reward.candidate_id,
+        "reason": reward.reason,
+    }
 
 
 def _append_line(path: Path, line: str) -> None:
@@ -134,4 +237,4 @@ def _atomic_write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-__all__ = ["RunDir"]
+__all__ = ["RunDir", "unscored_error"]

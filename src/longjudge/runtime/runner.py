@@ -2,7 +2,9 @@
 
 Prompts are scored a few at a time (``max_examples_in_flight``); all candidates of one prompt
 run concurrently after its shared per-prompt work; judge concurrency is limited per endpoint by
-the client. Each reward is appended to the run directory the moment it is ready.
+the client. Each reward is stamped with its fingerprint and appended to the run directory the
+moment it is ready (an unscored one also to errors.jsonl). Resume reuses a stored reward only
+when its fingerprint matches (:func:`~longjudge.runtime.fingerprint.plan_resume`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 from ..config import RunConfig
 from ..scorers.base import Scorer
 from ..types import Candidate, Example, Reward
+from .fingerprint import ResumePlan, plan_resume
 from .progress import Progress
 from .rundir import RunDir
 
@@ -29,16 +32,32 @@ class RunResult:
 
     scored: int = 0
     unscored: int = 0
+    #: stored rewards reused (their fingerprint matched), and how many of them are unscored
     skipped: int = 0
+    skipped_unscored: int = 0
+    #: candidates scored again although the directory held a reward, and why (per reason)
+    rescored: int = 0
+    rescored_reasons: dict[str, int] = field(default_factory=dict)
     failed_groups: int = 0
     seconds: float = 0.0
     unscored_reasons: dict[str, int] = field(default_factory=dict)
+
+    def take_plan(self, plan: ResumePlan) -> None:
+        """Count what resume decided (reused and rescored candidates)."""
+        self.skipped += plan.reused
+        self.skipped_unscored += plan.reused_unscored
+        self.rescored += plan.rescored_candidates
+        for reason, count in plan.rescored.items():
+            self.rescored_reasons[reason] = self.rescored_reasons.get(reason, 0) + count
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "scored": self.scored,
             "unscored": self.unscored,
             "skipped_finished": self.skipped,
+            "skipped_unscored": self.skipped_unscored,
+            "rescored": self.rescored,
+            "rescored_reasons": dict(sorted(self.rescored_reasons.items())),
             "failed_groups": self.failed_groups,
             "seconds": round(self.seconds, 3),
             "unscored_reasons": dict(sorted(self.unscored_reasons.items())),
@@ -51,16 +70,20 @@ async def run_scoring(
     rundir: RunDir | None,
     config: RunConfig | None = None,
 ) -> RunResult:
-    """Score every unfinished candidate of ``groups``; write into ``rundir`` when given."""
+    """Score every candidate of ``groups`` that ``rundir`` holds no reusable reward for.
+
+    The caller holds ``rundir``'s lock; a directory with results of another setup is refused
+    (:meth:`RunDir.check_setup`)."""
     config = config or RunConfig()
-    done = rundir.finished(config.retry_unscored) if rundir else set()
-    todo: list[Group] = []
+    setup = scorer.setup()
+    stored: list[Reward] = []
+    if rundir is not None:
+        rundir.check_setup(setup)
+        stored = rundir.rewards()
+    plan = plan_resume(stored, groups, setup, config.retry_unscored)
+    todo = plan.todo
     result = RunResult()
-    for example, candidates in groups:
-        left = [c for c in candidates if (example.id, c.id) not in done]
-        result.skipped += len(candidates) - len(left)
-        if left:
-            todo.append((example, left))
+    result.take_plan(plan)
     started = time.monotonic()
     limit = asyncio.Semaphore(config.max_examples_in_flight)
     total = sum(len(c) for _, c in todo)
@@ -69,6 +92,8 @@ async def run_scoring(
         def record(reward: Reward) -> None:
             if rundir is not None:
                 rundir.append_reward(reward)
+                if reward.status != "scored":
+                    rundir.append_unscored(reward)
             if reward.status == "scored":
                 result.scored += 1
             else:
@@ -83,7 +108,8 @@ async def run_scoring(
                     prepared = await scorer.prepare(example)
 
                     async def one(candidate: Candidate) -> None:
-                        record(await scorer.score_candidate(example, candidate, prepared))
+                        reward = await scorer.score_candidate(example, candidate, prepared)
+                        record(scorer.stamp(example, candidate, reward))
 
                     await asyncio.gather(*(one(c) for c in candidates))
                 except Exception as exc:

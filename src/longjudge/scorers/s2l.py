@@ -27,7 +27,7 @@ from ..prompts.base import Language, Prompt, data_block, detect_language
 from ..runtime.client import JudgeClient
 from ..runtime.usage import UsageTracker
 from ..types import Candidate, DimensionScore, Example, Reward, Usage
-from .base import Scorer
+from .base import Scorer, hash_prompts
 from .registry import register_scorer
 from .reward_models import (
     RewardModel,
@@ -131,6 +131,9 @@ class S2LScorer(Scorer):
 
     def describe(self) -> dict[str, Any]:
         return {"method": self.method, "s2l": self.config.model_dump(mode="json")}
+
+    def prompt_hashes(self) -> dict[str, str]:
+        return hash_prompts([self.prompt])
 
     def stats(self) -> dict[str, Any]:
         out: dict[str, Any] = {

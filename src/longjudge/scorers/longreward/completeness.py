@@ -1,9 +1,13 @@
 """Completeness: key points per 4,096-token window (once per prompt), then coverage per response.
 
 ``extract_key_points`` runs once per (context, query) and is shared by every candidate: the
-scorer starts it in ``prepare`` and each candidate awaits the same result. A window whose
-extraction fails is recorded; the dimension is unscored only when no window gave a usable answer
-or no key point was found at all (coverage of nothing cannot be graded).
+scorer starts it in ``prepare`` and each candidate awaits the same result. Coverage graded
+against part of the key points would be a different score passed off as a full one, so when the
+extraction of any window fails the dimension is unscored, with the reason and the failed windows
+in its details (the same rule as faithfulness: partial inputs are never a score). Failed outputs
+are never cached, so a rerun with ``retry_unscored`` asks the failed windows again and takes the
+others from the cache. No key point found at all is unscored too (coverage of nothing cannot
+be graded).
 """
 
 from __future__ import annotations
@@ -71,8 +75,9 @@ async def score_completeness(
         "failed_windows": key_points.failed,
     }
     ctx.hashes.update(key_points.hashes)
-    if key_points.failed and len(key_points.failed) == key_points.windows:
-        reason = f"key point extraction failed in every window: {key_points.failed[0]}"
+    if key_points.failed:
+        failed, windows = len(key_points.failed), key_points.windows
+        reason = f"{key_points.failed[0]} (key points missing from {failed} of {windows} windows)"
         return DimensionScore.unscored(NAME, reason, details=details, prompt_hashes=ctx.hashes)
     if not key_points.points:
         return DimensionScore.unscored(

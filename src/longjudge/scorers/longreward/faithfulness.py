@@ -11,7 +11,10 @@
 
 A response with no factual statements is recorded as such (``no_factual_statements``) and gets
 ``no_statement_score`` (10 by default: it asserts nothing unsupported). If any statement ends
-without a verdict the dimension is unscored, with the reason.
+without a verdict the dimension is unscored, with the reason. Statements the judge lists beyond
+``max_statements`` are not verified: the score is the mean over the first ``max_statements``
+(a documented cap, as the prompt asks the judge for at most that many), and the number dropped
+is recorded as ``details.statements_dropped`` and summed in the run summary.
 """
 
 from __future__ import annotations
@@ -42,8 +45,7 @@ async def decompose(ctx: StepContext, example: Example, candidate: Candidate) ->
         "max_statements": str(ctx.config.max_statements),
     }
     out = await ctx.ask(f"{NAME}.decompose", ctx.prompts.statements, values)
-    statements = [s.strip() for s in out.statements if s.strip()]
-    return statements[: ctx.config.max_statements]
+    return [s.strip() for s in out.statements if s.strip()]
 
 
 async def retrieve(
@@ -148,14 +150,18 @@ async def score_faithfulness(
         return DimensionScore.unscored(
             NAME, exc.reason, usage=ctx.usage.total(), prompt_hashes=ctx.hashes
         )
-    verdicts = await retrieve(index, statements, example.query)
+    cap = ctx.config.max_statements  # the judge was asked for at most this many
+    dropped = max(0, len(statements) - cap)
+    verdicts = await retrieve(index, statements[:cap], example.query)
     if ctx.config.faithfulness_mode == "paper":
         await asyncio.gather(*(verify_one(ctx, example, v) for v in verdicts))
     else:
         size = ctx.config.batch_size
         batches = [verdicts[i : i + size] for i in range(0, len(verdicts), size)]
         await asyncio.gather(*(verify_batch(ctx, example, b) for b in batches))
-    return aggregate(ctx, verdicts)
+    score = aggregate(ctx, verdicts)
+    score.details["statements_dropped"] = dropped
+    return score
 
 
 __all__ = ["EvidenceSource", "score_faithfulness"]

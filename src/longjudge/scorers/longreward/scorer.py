@@ -9,7 +9,8 @@ dimensions run concurrently and are combined by :func:`combine`.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, fields
 from typing import Any
 
 from ...judges.base import Judge
@@ -20,7 +21,7 @@ from ...retrieval.base import Retriever
 from ...runtime.client import JudgeClient
 from ...text import get_tokenizer, token_windows
 from ...types import Candidate, DimensionScore, Example, Reward, Usage
-from ..base import Scorer
+from ..base import Scorer, hash_prompts
 from .completeness import KeyPoints, extract_key_points, score_completeness
 from .config import LongRewardConfig
 from .direct import score_direct
@@ -74,9 +75,20 @@ class LongReward(Scorer):
         self.retriever = retriever
         self.prompts = Prompts.build(self.config)
         self.tokenizer = get_tokenizer(self.config.tokenizer, judge=client.judge)
+        self.counts: Counter[str] = Counter()
 
     def describe(self) -> dict[str, Any]:
         return {"method": self.method, "longreward": self.config.model_dump(mode="json")}
+
+    def stats(self) -> dict[str, Any]:
+        """Statements beyond ``max_statements`` (not verified) and the responses that had any."""
+        return {
+            "statements_dropped": self.counts["statements_dropped"],
+            "responses_over_statement_cap": self.counts["responses_over_statement_cap"],
+        }
+
+    def prompt_hashes(self) -> dict[str, str]:
+        return hash_prompts([getattr(self.prompts, f.name) for f in fields(self.prompts)])
 
     def _context(self, language: Language) -> StepContext:
         return StepContext(self.client, self.prompts, self.config, language)
@@ -132,6 +144,11 @@ class LongReward(Scorer):
 
         results = await asyncio.gather(*(run(d) for d in self.config.dimensions))
         dimensions = {d.name: d for d in results}
+        faithfulness = dimensions.get("faithfulness")
+        dropped = faithfulness.details.get("statements_dropped", 0) if faithfulness else 0
+        if dropped:
+            self.counts["statements_dropped"] += dropped
+            self.counts["responses_over_statement_cap"] += 1
         total, reason = combine(dimensions, self.config)
         usage = sum((d.usage for d in results), start=Usage())
         meta: dict[str, Any] = {

@@ -1,0 +1,246 @@
+"""Fingerprints: what produced a reward, and whether a stored reward may be reused.
+
+Every reward written by a run carries a :class:`~longjudge.types.Fingerprint`: short sha256
+digests of the example (context, query, reference), of the candidate's text, of the scorer's
+settings that change its output, of the judge's identity (backend, model, endpoint or model
+file, sampling) and of the prompt templates with their output schemas. The last three are the
+run's :class:`Setup`, the same for every candidate of one invocation.
+
+Resume (:func:`plan_resume`) reuses a stored reward only when its whole fingerprint equals the
+one the candidate would get now (and, with ``retry_unscored``, only when it is scored);
+everything else is scored again, and the reason is counted: "candidate text changed",
+"judge changed" ... A run directory holds the results of one setup only: :func:`foreign_setups`
+finds the stored rewards made under another one, which the job refuses to mix with.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..types import Candidate, Example, Fingerprint, Reward
+
+#: Hex digits kept of each sha256 digest (64 bits: collisions are not a practical concern).
+DIGEST_CHARS = 16
+
+#: Why a stored reward is not reused, by the part of the fingerprint that differs.
+CHANGE_REASONS: dict[str, str] = {
+    "example": "example changed",
+    "candidate": "candidate text changed",
+    "config": "scoring config changed",
+    "judge": "judge changed",
+    "prompts": "prompts changed",
+}
+NO_FINGERPRINT = "no fingerprint (written by an older version)"
+WAS_UNSCORED = "unscored before"
+
+
+def digest(value: Any) -> str:
+    """A short sha256 of ``value`` as canonical JSON (sorted keys, no whitespace)."""
+    blob = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8", "surrogatepass")).hexdigest()[:DIGEST_CHARS]
+
+
+def example_digest(example: Example) -> str:
+    return digest({"context": example.context, "query": example.query, "ref": example.reference})
+
+
+def text_digest(text: str) -> str:
+    return digest({"text": text})
+
+
+@dataclass(frozen=True)
+class Setup:
+    """The per-run half of a fingerprint: scorer settings, judge identity, prompts."""
+
+    config: str
+    judge: str
+    prompts: str
+
+    @classmethod
+    def of(cls, settings: dict[str, Any], judge: dict[str, Any], prompts: dict[str, str]) -> Setup:
+        return cls(digest(settings), digest(judge), digest(prompts))
+
+    def fingerprint(self, example: Example, candidate: Candidate) -> Fingerprint:
+        return Fingerprint(
+            example=example_digest(example),
+            candidate=text_digest(candidate.text),
+            config=self.config,
+            judge=self.judge,
+            prompts=self.prompts,
+        )
+
+    def to_dict(self) -> dict[str, str]:
+        return {"config": self.config, "judge": self.judge, "prompts": self.prompts}
+
+
+def changes(stored: Fingerprint | None, current: Fingerprint) -> list[str]:
+    """The reasons ``stored`` differs from ``current`` (empty: the same)."""
+    if stored is None:
+        return [NO_FINGERPRINT]
+    return [
+        reason
+        for part, reason in CHANGE_REASONS.items()
+        if getattr(stored, part) != getattr(current, part)
+    ]
+
+
+def setup_changes(stored: Fingerprint | None, setup: Setup) -> list[str]:
+    """The setup parts (config, judge, prompts) in which ``stored`` differs from ``setup``."""
+    if stored is None:
+        return [NO_FINGERPRINT]
+    return [
+        CHANGE_REASONS[part]
+        for part in ("config", "judge", "prompts")
+        if getattr(stored, part) != getattr(setup, part)
+    ]
+
+
+def foreign_setups(rewards: Iterable[Reward], setup: Setup) -> Counter[str]:
+    """Rewards made under another setup than ``setup``, counted by what differs."""
+    found: Counter[str] = Counter()
+    for reward in rewards:
+        for reason in setup_changes(reward.fingerprint, setup):
+            found[reason] += 1
+    return found
+
+
+@dataclass
+class ResumePlan:
+    """Which candidates to score, which stored rewards to reuse, and why others are redone."""
+
+    todo: list[tuple[Example, Sequence[Candidate]]] = field(default_factory=list)
+    reused: int = 0
+    reused_unscored: int = 0
+    rescored: Counter[str] = field(default_factory=Counter)
+    rescored_candidates: int = 0
+
+    @property
+    def to_score(self) -> int:
+        return sum(len(cands) for _, cands in self.todo)
+
+
+def plan_resume(
+    stored: Iterable[Reward],
+    groups: Sequence[tuple[Example, Sequence[Candidate]]],
+    setup: Setup,
+    retry_unscored: bool = False,
+) -> ResumePlan:
+    """Split ``groups`` into candidates to score and stored rewards to reuse.
+
+    A stored reward is reused only when its fingerprint is the candidate's current one and,
+    with ``retry_unscored``, it is scored. A candidate with no stored reward is simply new; a
+    candidate whose stored reward is not reused counts once per reason in ``rescored``.
+    """
+    latest = {(r.example_id, r.candidate_id): r for r in stored}
+    plan = ResumePlan()
+    for example, candidates in groups:
+        left: list[Candidate] = []
+        for candidate in candidates:
+            reward = latest.get((example.id, candidate.id))
+            if reward is None:
+                left.append(candidate)
+                continue
+            reasons = changes(reward.fingerprint, setup.fingerprint(example, candidate))
+            if not reasons and retry_unscored and reward.status != "scored":
+                reasons = [WAS_UNSCORED]
+            if reasons:
+                left.append(candidate)
+                plan.rescored_candidates += 1
+                plan.rescored.update(reasons)
+            else:
+                plan.reused += 1
+                plan.reused_unscored += reward.status != "scored"
+        if left:
+            plan.todo.append((example, left))
+    return plan
+
+
+@dataclass
+class RunState:
+    """Where a run directory stands for one input, after a job.
+
+    ``scored``/``unscored``: input candidates whose latest reward has the current fingerprint;
+    ``stale``: those whose latest reward does not (a rescore that did not finish); ``missing``:
+    those with no reward at all; ``others``/``others_unscored``: rewards of candidates that are
+    not in this input.
+    """
+
+    candidates: int = 0
+    scored: int = 0
+    unscored: int = 0
+    stale: int = 0
+    missing: int = 0
+    others: int = 0
+    others_unscored: int = 0
+
+    @property
+    def complete(self) -> bool:
+        """Every candidate in the directory and in the input is scored, under this setup."""
+        return not (self.unscored or self.stale or self.missing or self.others_unscored)
+
+    def to_dict(self) -> dict[str, int | bool]:
+        return {
+            "candidates": self.candidates,
+            "scored": self.scored,
+            "unscored": self.unscored,
+            "stale": self.stale,
+            "missing": self.missing,
+            "others": self.others,
+            "others_unscored": self.others_unscored,
+            "complete": self.complete,
+        }
+
+
+def run_state(
+    stored: Iterable[Reward],
+    groups: Sequence[tuple[Example, Sequence[Candidate]]],
+    setup: Setup,
+) -> RunState:
+    """Count the input's candidates by the state of their latest stored reward."""
+    latest = {(r.example_id, r.candidate_id): r for r in stored}
+    state = RunState()
+    for example, candidates in groups:
+        for candidate in candidates:
+            state.candidates += 1
+            reward = latest.pop((example.id, candidate.id), None)
+            if reward is None:
+                state.missing += 1
+            elif changes(reward.fingerprint, setup.fingerprint(example, candidate)):
+                state.stale += 1
+            elif reward.status == "scored":
+                state.scored += 1
+            else:
+                state.unscored += 1
+    state.others = len(latest)
+    state.others_unscored = sum(r.status != "scored" for r in latest.values())
+    return state
+
+
+def describe_counts(counts: dict[str, int]) -> str:
+    """``{"judge changed": 3, ...}`` as ``"judge changed 3, ..."`` (largest first)."""
+    items = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return ", ".join(f"{reason} {count}" for reason, count in items)
+
+
+__all__ = [
+    "CHANGE_REASONS",
+    "NO_FINGERPRINT",
+    "WAS_UNSCORED",
+    "ResumePlan",
+    "RunState",
+    "Setup",
+    "changes",
+    "describe_counts",
+    "digest",
+    "example_digest",
+    "foreign_setups",
+    "plan_resume",
+    "run_state",
+    "setup_changes",
+    "text_digest",
+]
