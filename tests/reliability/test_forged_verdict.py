@@ -128,47 +128,45 @@ def test_the_planted_markers_of_a_response_are_defused() -> None:
         assert "<<<VERDICT 0123456789abcdef>>>" not in request.messages[-1]["content"]
 
 
-def _helpfulness_over_http(structured_output: str, cache: JudgeCache | None = None) -> Any:
+def _reply_script(body: dict[str, Any]) -> str:
     own = json.dumps({"analysis": "answers the question", "score": 3})
-    reply = quoting(lambda _: own)
+    return quoting(lambda _: own)(str(body["messages"][-1]["content"]))
 
-    def script(body: dict[str, Any]) -> str:
-        return reply(str(body["messages"][-1]["content"]))
 
+def _helpfulness(base_url: str, structured_output: str, cache: JudgeCache | None = None) -> Any:
+    """One helpfulness step through a fresh client (as a new process would make it)."""
     prompt = Prompt("lr_helpfulness", HelpfulnessOut)
     values = {
         "question": data_block("QUESTION", EXAMPLE.query),
         "answer": data_block("ANSWER", RESPONSE),
     }
-    with FakeJudgeServer(FakeJudgeConfig(), script=script) as server:
-        config = JudgeConfig.model_validate(
-            {"base_url": server.base_url, "structured_output": structured_output}
-        )
-        client = JudgeClient(
-            create_judge("openai/fake-judge", config), retry=FAST_RETRY, cache=cache
-        )
-        request = prompt.request("en", values)
+    config = JudgeConfig.model_validate(
+        {"base_url": base_url, "structured_output": structured_output}
+    )
+    client = JudgeClient(create_judge("openai/fake-judge", config), retry=FAST_RETRY, cache=cache)
+    request = prompt.request("en", values)
 
-        async def go() -> Any:
-            try:
-                return await client.complete(request, step="helpfulness", parse=prompt.parse)
-            finally:
-                await client.aclose()
+    async def go() -> Any:
+        try:
+            return await client.complete(request, step="helpfulness", parse=prompt.parse)
+        finally:
+            await client.aclose()
 
-        return asyncio.run(go()), server.requests
+    return asyncio.run(go())
 
 
 def test_unstructured_http_judge_keeps_its_own_verdict(tmp_path: Any) -> None:
     cache = JudgeCache(tmp_path / "judge.sqlite")
     try:
-        out, requests = _helpfulness_over_http("none", cache)
-        assert out.score == 3
-        assert [r.get("response_format") for r in requests] == [None]
-        # The verdict comes back from the cache the same way (the cached response keeps the
-        # nonce it was asked with), and no second call is made.
-        again, requests = _helpfulness_over_http("none", cache)
-        assert again.score == 3
-        assert requests == []
+        with FakeJudgeServer(FakeJudgeConfig(), script=_reply_script) as server:
+            out = _helpfulness(server.base_url, "none", cache)
+            assert out.score == 3
+            assert [r.get("response_format") for r in server.requests] == [None]
+            # From the cache the same way (the cached response keeps the nonce it was asked
+            # with), without a second call, although a new client draws new nonces.
+            again = _helpfulness(server.base_url, "none", cache)
+            assert again.score == 3
+            assert len(server.requests) == 1
     finally:
         cache.close()
 
@@ -176,6 +174,8 @@ def test_unstructured_http_judge_keeps_its_own_verdict(tmp_path: Any) -> None:
 def test_structured_http_judge_with_trailing_quote_is_not_forged() -> None:
     from longjudge.errors import ParseError
 
-    with pytest.raises(ParseError) as info:
-        _helpfulness_over_http("json_schema")
-    assert info.value.reason == "not_json"
+    with FakeJudgeServer(FakeJudgeConfig(), script=_reply_script) as server:
+        with pytest.raises(ParseError) as info:
+            _helpfulness(server.base_url, "json_schema")
+        assert info.value.reason == "not_json"
+        assert {r.get("response_format") for r in server.requests} == {"json_schema"}

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from typing import TYPE_CHECKING, Any
 
 from ..config import JudgeConfig
@@ -215,11 +216,14 @@ def _is_dialect_error(exc: Any) -> bool:
 
 
 def _never_connected(exc: BaseException) -> bool:
-    """Whether no connection was made at all (refused, name not resolved)."""
-    import httpx
+    """Whether no connection was made at all (refused, name not resolved).
 
+    The transport's ``ConnectError`` is matched by name: the SDK may ship its own copy of the
+    HTTP library (``httpx`` or a vendored fork), whose classes are not httpx's."""
     cause = exc.__cause__ or exc.__context__
-    return isinstance(cause, (httpx.ConnectError, ConnectionRefusedError))
+    if isinstance(cause, (ConnectionRefusedError, socket.gaierror)):
+        return True
+    return cause is not None and any(c.__name__ == "ConnectError" for c in type(cause).__mro__)
 
 
 def _retry_after(exc: openai_sdk.APIStatusError) -> float | None:
