@@ -75,7 +75,7 @@ class HFRewardModel(RewardModel):
             )
         self.model.to(self.device)
         self.model.eval()
-        self._vocab = int(self.model.get_input_embeddings().num_embeddings)
+        self._vocab = _vocab_size(self.model, self.tokenizer)
         self.pad_id = _pad_id(self.model, self.tokenizer)
         self._lock = threading.Lock()
         self._probe()
@@ -255,6 +255,15 @@ def _device_and_dtype(torch: Any, config: S2LConfig) -> tuple[str, Any]:
     if config.dtype == "auto":
         return device, torch.bfloat16 if device == "cuda" else torch.float32
     return device, getattr(torch, config.dtype)
+
+
+def _vocab_size(model: Any, tokenizer: Any) -> int:
+    """Rows of the input embedding table (any id below is a valid input)."""
+    try:
+        return int(model.get_input_embeddings().num_embeddings)
+    except (NotImplementedError, AttributeError):  # custom code without the accessor
+        size = getattr(model.config, "vocab_size", None)
+        return int(size) if isinstance(size, int) else len(tokenizer)
 
 
 def _pad_id(model: Any, tokenizer: Any) -> int:
