@@ -195,11 +195,20 @@ def _jsonl_wide(handle: IO[bytes], skip: int, codec: str, name: str) -> Iterator
     """JSONL in UTF-16/32 (after its byte-order mark), each line re-encoded as UTF-8."""
     number = 0
     handle.read(skip)
-    with io.TextIOWrapper(cast("io.BufferedReader", handle), encoding=codec) as text:
+    # surrogatepass: an unpaired surrogate stays in its line (an error for that line only)
+    # instead of failing the decoder's whole chunk.
+    wrapper = io.TextIOWrapper(cast("io.BufferedReader", handle), codec, "surrogatepass")
+    with wrapper as text:
         try:
             for number, line in enumerate(text, start=1):
-                if line.strip():
-                    yield parse_line(number, line.encode("utf-8", "surrogatepass"))
+                if not line.strip():
+                    continue
+                try:
+                    raw = line.encode("utf-8")
+                except UnicodeEncodeError:
+                    yield Raw(number, None, f"invalid {name}: an unpaired surrogate in the line")
+                    continue
+                yield parse_line(number, raw)
         except UnicodeDecodeError as exc:
             yield Raw(number + 1, None, f"invalid {name} ({exc.reason}) after line {number}")
         except (OSError, EOFError, zlib.error) as exc:
