@@ -14,7 +14,11 @@ from longjudge.io.validation import item_problems, text_problem
 from longjudge.runtime.job import ScoreJob, run_job_sync
 
 RECORDS = [
-    {"id": "a", "context": "Le port accueille des navires. 港口每年接待三百艘船。", "query": "Combien ?"},
+    {
+        "id": "a",
+        "context": "Le port accueille des navires. 港口每年接待三百艘船。",
+        "query": "Combien ?",
+    },
     {"id": "b", "context": "The mill ground wheat from 1820.", "query": "Since when? \U0001f600"},
 ]
 

@@ -76,7 +76,8 @@ def test_truncation_is_reported(tiny_rm: Path, plain: HFRewardModel) -> None:
         assert result.truncated is (length > 40)
         if result.score is None:  # only when the response alone does not fit
             assert result.reason is not None and result.reason.startswith("response_too_long")
-            alone = plain.encode([RMItem("", None if item.reference is None else "", item.response)])
+            reference = None if item.reference is None else ""
+            alone = plain.encode([RMItem("", reference, item.response)])
             assert len(alone[0][0]) > 40
         else:
             assert result.tokens is not None and result.tokens <= 40

@@ -179,3 +179,31 @@ def test_structured_http_judge_with_trailing_quote_is_not_forged() -> None:
             _helpfulness(server.base_url, "json_schema")
         assert info.value.reason == "not_json"
         assert {r.get("response_format") for r in server.requests} == {"json_schema"}
+
+
+def test_auto_fallback_mid_call_asks_again_with_a_verdict_block() -> None:
+    """A backend that stops enforcing schemas during a call (``auto`` falling back to plain
+    prompting) answered free text to a request without a block: the client asks again, with
+    one, and reads the verdict from it."""
+    own = json.dumps({"analysis": "answers the question", "score": 3})
+    reply = quoting(lambda _: own)
+
+    class FallingBack(MockJudge):
+        async def generate(self, request: JudgeRequest) -> Any:
+            response = await super().generate(request)
+            self.structured = False  # what OpenAIJudge does when the server rejects a dialect
+            return response.model_copy(update={"structured": False})
+
+    judge = FallingBack(lambda request: reply(request.messages[-1]["content"]))
+    client = JudgeClient(judge, retry=FAST_RETRY)
+    prompt = Prompt("lr_helpfulness", HelpfulnessOut)
+    values = {
+        "question": data_block("QUESTION", EXAMPLE.query),
+        "answer": data_block("ANSWER", RESPONSE),
+    }
+    out = asyncio.run(
+        client.complete(prompt.request("en", values), step="helpfulness", parse=prompt.parse)
+    )
+    assert out.score == 3
+    asked = [INSTRUCTED.findall(r.messages[-1]["content"]) for r in judge.requests]
+    assert [len(a) for a in asked] == [0, 1]

@@ -74,12 +74,13 @@ def item_problems(
         if problem is not None:
             problems.append(f"{name}: {problem}")
     if limits is not None:
-        for name, value, limit, setting in (
+        checks: list[tuple[str, str | None, int | None, str]] = [
             ("context", context, limits.max_context_tokens, "max_context_tokens"),
             ("response", response, limits.max_response_tokens, "max_response_tokens"),
-        ):
-            if value is not None and not any(p.startswith(f"{name}:") for p in problems):
-                long = over_limit(value, limit, setting)
+        ]
+        for name, text, limit, setting in checks:
+            if text is not None and not any(p.startswith(f"{name}:") for p in problems):
+                long = over_limit(text, limit, setting)
                 if long is not None:
                     problems.append(f"{name}: {long}")
     return problems
