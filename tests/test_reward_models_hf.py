@@ -69,21 +69,114 @@ def test_batched_scores_equal_one_at_a_time(tiny_rm: Path) -> None:
 
 
 def test_truncation_is_reported(tiny_rm: Path, plain: HFRewardModel) -> None:
-    model = load(tiny_rm, max_length=24)
+    model = load(tiny_rm, max_length=40)
     lengths = [len(ids) for ids, _ in plain.encode(ITEMS)]
     results = model.score_sync(ITEMS)
-    for length, result in zip(lengths, results):
-        assert result.truncated is (length > 24)
-        assert result.tokens == min(length, 24)
-        assert result.score is not None
-    assert model.stats.truncated == sum(length > 24 for length in lengths) > 0
-    # right truncation keeps the start: the same score as the first 24 tokens scored alone
-    long_item = ITEMS[lengths.index(max(lengths))]
-    ids, cut = model.encode([long_item])[0]
-    full = plain.encode([long_item])[0][0]
-    assert cut and ids == full[:24]
-    model.config.truncation_side = "left"
-    assert model.encode([long_item])[0][0] == full[-24:]
+    for item, length, result in zip(ITEMS, lengths, results):
+        assert result.truncated is (length > 40)
+        if result.score is None:  # only when the response alone does not fit
+            assert result.reason is not None and result.reason.startswith("response_too_long")
+            reference = None if item.reference is None else ""
+            alone = plain.encode([RMItem("", reference, item.response)])
+            assert len(alone[0][0]) > 40
+        else:
+            assert result.tokens is not None and result.tokens <= 40
+    assert model.stats.truncated == sum(length > 40 for length in lengths) > 0
+
+
+def test_truncation_cuts_the_reference_then_the_query_never_the_response(
+    tiny_rm: Path, plain: HFRewardModel
+) -> None:
+    query = "Which datasets were built from scratch, and which were adapted? " * 3
+    reference = "Reference answers summarise the facts a good response should contain. " * 6
+    response = "The committee met in March; the report was published two years later."
+    full = len(plain.encode([RMItem(query, reference, response)])[0][0])
+    empty_ref = len(plain.encode([RMItem(query, "", response)])[0][0])
+    no_query = len(plain.encode([RMItem("", "", response)])[0][0])
+    assert no_query < empty_ref < full
+
+    # The reference alone gives way.
+    limit = empty_ref + 10
+    model = load(tiny_rm, max_length=limit)
+    (result,) = model.score_sync([RMItem(query, reference, response)])
+    ids, cut = model.encode([RMItem(query, reference, response)])[0]
+    text = model.tokenizer.decode(ids)
+    assert cut and result.truncated and len(ids) <= limit and result.score is not None
+    assert result.cut_reference_tokens > 0 and result.cut_query_tokens == 0
+    assert query in text and response in text and reference not in text
+    assert text.index(query) < text.index(response)
+
+    # Then the query (its start; the question's end stays), the response still whole.
+    limit = no_query + 8
+    model = load(tiny_rm, max_length=limit)
+    (result,) = model.score_sync([RMItem(query, reference, response)])
+    ids, _ = model.encode([RMItem(query, reference, response)])[0]
+    text = model.tokenizer.decode(ids)
+    assert len(ids) <= limit and result.score is not None
+    assert result.cut_reference_tokens > 0 and result.cut_query_tokens > 0
+    assert response in text and "adapted?" in text and query not in text
+
+    # A response that does not fit by itself is unscored, never cut.
+    long_response = response * 8
+    model = load(tiny_rm, max_length=no_query + 8)
+    (result,) = model.score_sync([RMItem(query, reference, long_response)])
+    assert result.score is None and result.truncated
+    assert result.reason is not None and result.reason.startswith("response_too_long")
+
+
+#: A chat template whose input ends with the eos token, as Llama 3's ends with <|eot_id|>.
+EOS_LAST = (
+    "{{ bos_token }}{% for message in messages %}<|{{ message['role'] }}|>\n"
+    "{{ message['content'] }}{{ eos_token }}{% endfor %}"
+)
+
+
+@pytest.fixture(scope="module")
+def pad_variants(tiny_rm: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The tiny model with a tokenizer whose pad is its eos, and with one without a pad."""
+    out = {}
+    for name in ("pad-is-eos", "no-pad"):
+        path = tmp_path_factory.mktemp(name)
+        tokenizer = AutoTokenizer.from_pretrained(tiny_rm)
+        net = AutoModelForSequenceClassification.from_pretrained(tiny_rm)
+        if name == "pad-is-eos":
+            tokenizer.pad_token = tokenizer.eos_token
+            net.config.pad_token_id = tokenizer.eos_token_id
+        else:
+            tokenizer.pad_token = None
+            net.config.pad_token_id = None
+        tokenizer.save_pretrained(path)
+        net.save_pretrained(path)
+        out[name] = path
+    return out
+
+
+def last_token_score(model: HFRewardModel, ids: list[int]) -> float:
+    """The score head applied at the last token of the unpadded input."""
+    net = model.model
+    with torch.inference_mode():
+        hidden = net.model(input_ids=torch.tensor([ids])).last_hidden_state
+        return float(net.score(hidden[0, -1]).reshape(-1)[0])
+
+
+@pytest.mark.parametrize("variant", ["pad-is-eos", "no-pad"])
+def test_batches_equal_single_items_when_pad_is_eos(
+    pad_variants: dict[str, Path], variant: str
+) -> None:
+    model = load(pad_variants[variant], batch_size=4, chat_template=EOS_LAST)
+    eos = model.tokenizer.eos_token_id
+    assert model.tokenizer.pad_token_id in (None, eos)
+    batched = model.score_sync(ITEMS)
+    single = [model.score_sync([item])[0] for item in ITEMS]
+    assert model.stats.padded_tokens > 0
+    for item, b, s in zip(ITEMS, batched, single):
+        ids, _ = model.encode([item])[0]
+        assert ids[-1] == eos and ids.count(eos) == 2  # each turn ends with it
+        assert b.score is not None and s.score is not None
+        assert b.score == pytest.approx(s.score, abs=1e-5)
+        # read at the real last token, not at the one before the final eos
+        assert s.score == pytest.approx(last_token_score(model, ids), abs=1e-5)
+    assert len({round(s.score or 0.0, 6) for s in single}) == len(ITEMS)
 
 
 def test_chat_template_and_reference_template_are_applied(

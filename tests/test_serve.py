@@ -53,7 +53,8 @@ def post(url: str, path: str, body: Any, headers: dict[str, str] | None = None) 
 def test_health_needs_no_token(url: str) -> None:
     response = httpx.get(url + "/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "method": "longreward"}
+    body = response.json()
+    assert body == {"status": "ok", "method": "longreward", "judge": {"state": "unknown"}}
 
 
 @pytest.mark.parametrize(

@@ -105,6 +105,25 @@ class RunConfig(StrictModel):
     progress: bool = Field(True, description="Show a progress bar when stderr is a terminal.")
 
 
+class RecordLimits(StrictModel):
+    """Per-record size limits: a record over one is a per-record error (``errors.jsonl`` in
+    ``longjudge score``, an item error in the server) and is never sent to the judge. Tokens
+    are counted with the offline regex tokenizer (about one per word or punctuation mark)."""
+
+    max_context_tokens: int | None = Field(
+        262_144,
+        ge=1,
+        description="Longest context accepted, in tokens; null: no limit. Contexts are cut into "
+        "windows, so this guards against runaway inputs, not the judge's window.",
+    )
+    max_response_tokens: int | None = Field(
+        16_384,
+        ge=1,
+        description="Longest response accepted, in tokens; null: no limit. Every response is "
+        "sent whole to the judge several times, so an oversized one costs many calls.",
+    )
+
+
 class ScoreConfig(StrictModel):
     """Everything ``longjudge score`` (and the server and the Ray engine) is driven by.
 
@@ -126,6 +145,9 @@ class ScoreConfig(StrictModel):
     candidate_fields: dict[str, Any] = Field(
         default_factory=dict,
         description="Field mapping of the responses file (io.CandidateFields).",
+    )
+    limits: RecordLimits = Field(
+        default_factory=RecordLimits, description="Per-record size limits (context, response)."
     )
 
 
@@ -175,6 +197,7 @@ def build_config(model: type[M], *layers: dict[str, Any] | None) -> M:
 __all__ = [
     "CacheConfig",
     "JudgeConfig",
+    "RecordLimits",
     "RetryConfig",
     "RunConfig",
     "ScoreConfig",

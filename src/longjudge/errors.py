@@ -13,6 +13,8 @@
     └── JudgeError             a judge call failed; ``kind`` says how the retry loop treats it
         ├── RateLimitError     429 / quota: retried, honours ``retry_after``, slows the limiter
         ├── TransientJudgeError timeouts, 5xx, dropped connections: retried with backoff
+        │   └── UnreachableJudgeError  no connection at all (refused, DNS): the server's
+        │                              circuit breaker counts these
         └── FatalJudgeError    authentication, context too long, bad request: never retried
 
 A bug (any other exception) is never caught by the retry loop.
@@ -94,6 +96,10 @@ class TransientJudgeError(JudgeError):
     kind = ErrorKind.TRANSIENT
 
 
+class UnreachableJudgeError(TransientJudgeError):
+    """The judge could not be reached at all (connection refused, name not resolved)."""
+
+
 class FatalJudgeError(JudgeError):
     """A failure that will not pass by retrying: auth, context too long, unsupported request."""
 
@@ -113,4 +119,5 @@ __all__ = [
     "RateLimitError",
     "RunDirError",
     "TransientJudgeError",
+    "UnreachableJudgeError",
 ]

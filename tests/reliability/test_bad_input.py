@@ -61,8 +61,9 @@ def candidate_lines() -> list[tuple[bytes, str, str]]:
         (_line({"idx": "g1-1", "answer": "It had 22 visitors in year 2001."}), "", ""),
         (_line({"idx": "g2-0", "answer": "District 3 recorded 23 visitors."}), "", ""),
         (_line({"idx": "huge-0", "answer": "District 5 recorded 35 visitors in 2000."}), "", ""),
-        # Read fine, then judged: no judge prompt that holds it fits the window (unscored).
-        (_line({"idx": "g2-1", "answer": huge}), "a 100k-token response", "context length"),
+        # Over limits.max_response_tokens (16,384 by default): never sent to the judge.
+        (_line({"idx": "g2-1", "answer": huge}), "a 100k-token response", "max_response_tokens"),
+        (_line({"idx": "g2-2", "answer": "\u200b\u200b\u2060"}), "invisible text", "invisible"),
         (_line({"idx": "nobody-0", "answer": "orphan"}), "candidate without an example", "nobody"),
         (_line({"idx": "g1-2"}), "missing text", "missing"),
         (_line({"idx": "g1-3", "answer": None}), "null text", "null"),
@@ -110,9 +111,7 @@ def test_bad_records_are_reported_and_the_good_ones_scored(tmp_path: Path) -> No
     reported = {(Path(e["source"]).stem, e["line"]): e for e in errors}
     assert len(reported) == len(errors), "each bad record reported once"
     expected = {("examples", i + 1): record for i, record in enumerate(examples) if record[1]} | {
-        ("responses", i + 1): record
-        for i, record in enumerate(candidates)
-        if record[1] and record[1] != "a 100k-token response"
+        ("responses", i + 1): record for i, record in enumerate(candidates) if record[1]
     }
     assert set(reported) == set(expected)
     for where, (line, why, word) in expected.items():
@@ -121,16 +120,10 @@ def test_bad_records_are_reported_and_the_good_ones_scored(tmp_path: Path) -> No
         assert error["id"] == _readable_id(line), (why, error)
 
     rewards = {r.candidate_id: r for r in run.rewards()}
-    assert set(rewards) == {"g1-0", "g1-1", "g2-0", "huge-0", "g2-1"}
-    assert {c for c, r in rewards.items() if r.status == "scored"} == {
-        "g1-0",
-        "g1-1",
-        "g2-0",
-        "huge-0",
-    }
-    too_long = rewards["g2-1"]  # judged, but no prompt holding it fits the judge's window
-    assert too_long.status == "unscored" and "context length" in (too_long.reason or "")
-    assert all(d.score is None for d in too_long.dimensions.values())
+    assert set(rewards) == {"g1-0", "g1-1", "g2-0", "huge-0"}
+    assert all(r.status == "scored" for r in rewards.values())
+    # The oversized response never reached the judge: no prompt overflowed its window.
+    assert server.stats["by_status"].get("400", 0) == 0
     # The CLI's summary counts them.
     printed = " ".join((done.stdout + done.stderr).split())
     assert f"bad input records {len(expected)}" in printed, printed[-1500:]

@@ -12,9 +12,10 @@ from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
-from ..config import StrictModel
+from ..config import RecordLimits, StrictModel
 from ..types import Candidate, Example
 from .sources import type_name_json
+from .validation import over_limit, text_problem
 
 
 class BadRecord(Exception):
@@ -146,8 +147,16 @@ class _Picker:
         if value is None:
             raise self.fail(f"null field {_label(name, key)}")
         value = self._string(name, key, value)
-        if not value.strip():
-            raise self.fail(f"empty field {_label(name, key)}: blank or whitespace only")
+        problem = text_problem(value)
+        if problem is not None:
+            raise self.fail(f"empty field {_label(name, key)}: {problem}")
+        return value
+
+    def limited(self, name: str, value: str, limit: int | None, setting: str) -> str:
+        """``value``, unless it is longer than ``limit`` tokens."""
+        problem = over_limit(value, limit, setting)
+        if problem is not None:
+            raise self.fail(f"field '{name}' too long: {problem}")
         return value
 
     def optional_text(self, name: str, keys: list[str]) -> str | None:
@@ -199,17 +208,23 @@ class _Picker:
         return extra
 
 
-def to_example(row: dict[str, Any], fields: ExampleFields) -> Example:
+def to_example(
+    row: dict[str, Any], fields: ExampleFields, limits: RecordLimits | None = None
+) -> Example:
     """Build an Example from a raw record, or raise :class:`BadRecord` with the reason."""
     p = _Picker(row)
     p.record_id = p.ident("id", fields.id)
     context = p.text("context", fields.context)
+    if limits is not None:
+        p.limited("context", context, limits.max_context_tokens, "max_context_tokens")
     query = p.text("query", fields.query)
     reference = p.optional_text("reference", fields.reference) if fields.reference else None
     return Example(id=p.record_id, context=context, query=query, reference=reference, meta=p.meta())
 
 
-def to_candidate(row: dict[str, Any], fields: CandidateFields) -> Candidate:
+def to_candidate(
+    row: dict[str, Any], fields: CandidateFields, limits: RecordLimits | None = None
+) -> Candidate:
     """Build a Candidate from a raw record, or raise :class:`BadRecord` with the reason."""
     p = _Picker(row)
     p.record_id = cid = p.ident("id", fields.id)
@@ -226,6 +241,8 @@ def to_candidate(row: dict[str, Any], fields: CandidateFields) -> Candidate:
                 f"and the id '{cid}' is not of the form '<example id>-<n>' to derive it from"
             )
     text = p.text("text", fields.text)
+    if limits is not None:
+        p.limited("text", text, limits.max_response_tokens, "max_response_tokens")
     return Candidate(id=cid, example_id=example_id, text=text, meta=p.meta())
 
 

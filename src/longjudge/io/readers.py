@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from typing_extensions import Self
 
+from ..config import RecordLimits
 from ..types import Candidate, Example
 from .fields import BadRecord, CandidateFields, ExampleFields, to_candidate, to_example
 from .records import ReadResult, RecordError
@@ -23,25 +24,32 @@ R = TypeVar("R", bound=BaseModel)
 Group = tuple[Example, list[Candidate]]
 
 
-def read_examples(path: str | Path, fields: ExampleFields | None = None) -> ReadResult[Example]:
+def read_examples(
+    path: str | Path, fields: ExampleFields | None = None, limits: RecordLimits | None = None
+) -> ReadResult[Example]:
     """Read examples from JSONL, ``.json``, Parquet or a ``save_to_disk`` directory.
 
-    Duplicate ids: the first record is kept, each later one is reported.
+    Duplicate ids: the first record is kept, each later one is reported. A context over
+    ``limits.max_context_tokens`` is a bad record.
     """
     mapping = fields or ExampleFields()
     return _read(
-        path, lambda row: to_example(row, mapping), lambda e: e.id, lambda e: f"id '{e.id}'"
+        path,
+        lambda row: to_example(row, mapping, limits),
+        lambda e: e.id,
+        lambda e: f"id '{e.id}'",
     )
 
 
 def read_candidates(
-    path: str | Path, fields: CandidateFields | None = None
+    path: str | Path, fields: CandidateFields | None = None, limits: RecordLimits | None = None
 ) -> ReadResult[Candidate]:
-    """Read candidates (responses); ids must be unique within their example."""
+    """Read candidates (responses); ids must be unique within their example. A response over
+    ``limits.max_response_tokens`` is a bad record."""
     mapping = fields or CandidateFields()
     return _read(
         path,
-        lambda row: to_candidate(row, mapping),
+        lambda row: to_candidate(row, mapping, limits),
         lambda c: (c.example_id, c.id),
         lambda c: f"id '{c.id}' for example '{c.example_id}'",
     )

@@ -3,11 +3,17 @@
 A bad line (invalid UTF-8, invalid JSON, a truncated tail) is yielded as a :class:`Raw` with a
 reason, never raised: the readers turn it into a ``RecordError`` and go on. Only a file that
 cannot be opened at all raises :class:`~longjudge.errors.InputError`.
+
+Text files are UTF-8 (a UTF-8 byte-order mark is skipped). A JSONL or JSON file that starts with
+a UTF-16 or UTF-32 byte-order mark is decoded with that encoding; one in UTF-16/32 without a
+mark is named as such in its lines' errors (rather than "NUL byte").
 """
 
 from __future__ import annotations
 
+import codecs
 import gzip
+import io
 import json
 import zlib
 from collections.abc import Iterator
@@ -24,6 +30,13 @@ PARQUET_JSON_COLUMNS = b"longjudge.json_columns"
 HF_MARKER = "longjudge"
 
 _BOM = b"\xef\xbb\xbf"
+#: Byte-order marks of the wide encodings, UTF-32 first (its LE mark starts like UTF-16's).
+_WIDE_BOMS: tuple[tuple[bytes, str, str], ...] = (
+    (codecs.BOM_UTF32_LE, "utf-32-le", "UTF-32 LE"),
+    (codecs.BOM_UTF32_BE, "utf-32-be", "UTF-32 BE"),
+    (codecs.BOM_UTF16_LE, "utf-16-le", "UTF-16 LE"),
+    (codecs.BOM_UTF16_BE, "utf-16-be", "UTF-16 BE"),
+)
 _SUFFIXES: tuple[tuple[str, Format], ...] = (
     (".jsonl.gz", "jsonl.gz"),
     (".ndjson.gz", "jsonl.gz"),
@@ -100,9 +113,20 @@ def iter_raw(path: str | Path) -> tuple[Format, Iterator[Raw]]:
             handle = cast("IO[bytes]", zipped)
         else:
             handle = path.open("rb")
+        wide = wide_encoding(cast("io.BufferedReader", handle).peek(4)[:4])
     except OSError as exc:
         raise InputError(f"cannot open {path}: {exc.strerror or exc}") from exc
+    if wide is not None:
+        return fmt, _jsonl_wide(handle, *wide)
     return fmt, _jsonl(handle)
+
+
+def wide_encoding(head: bytes) -> tuple[int, str, str] | None:
+    """``(mark length, codec, name)`` when ``head`` starts with a UTF-16/32 byte-order mark."""
+    for bom, codec, name in _WIDE_BOMS:
+        if head.startswith(bom):
+            return len(bom), codec, name
+    return None
 
 
 def parse_line(number: int, raw: bytes) -> Raw:
@@ -111,6 +135,13 @@ def parse_line(number: int, raw: bytes) -> Raw:
     body = raw.rstrip(b"\r\n")
     nul = body.find(b"\x00")
     if nul >= 0:
+        if body.count(b"\x00") * 4 >= len(body):
+            return Raw(
+                number,
+                None,
+                "NUL bytes throughout the line: the file looks UTF-16 or UTF-32 encoded without "
+                "a byte-order mark; save it as UTF-8",
+            )
         return Raw(number, None, f"NUL byte in the line at byte {nul + 1}")
     try:
         text = body.decode("utf-8")
@@ -160,10 +191,44 @@ def _jsonl(handle: IO[bytes]) -> Iterator[Raw]:
             yield Raw(None, None, f"file ends early or is corrupt after line {number}: {exc}")
 
 
+def _jsonl_wide(handle: IO[bytes], skip: int, codec: str, name: str) -> Iterator[Raw]:
+    """JSONL in UTF-16/32 (after its byte-order mark), each line re-encoded as UTF-8."""
+    number = 0
+    handle.read(skip)
+    # surrogatepass: an unpaired surrogate stays in its line (an error for that line only)
+    # instead of failing the decoder's whole chunk.
+    wrapper = io.TextIOWrapper(cast("io.BufferedReader", handle), codec, "surrogatepass")
+    with wrapper as text:
+        try:
+            for number, line in enumerate(text, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    raw = line.encode("utf-8")
+                except UnicodeEncodeError:
+                    yield Raw(number, None, f"invalid {name}: an unpaired surrogate in the line")
+                    continue
+                yield parse_line(number, raw)
+        except UnicodeDecodeError as exc:
+            yield Raw(number + 1, None, f"invalid {name} ({exc.reason}) after line {number}")
+        except (OSError, EOFError, zlib.error) as exc:
+            yield Raw(None, None, f"file ends early or is corrupt after line {number}: {exc}")
+
+
 def _json_file(path: Path) -> tuple[Format, Iterator[Raw]]:
     """A ``.json`` file: a list of records, or (when it is not one JSON document) JSONL."""
     data = path.read_bytes()
     data = data.removeprefix(_BOM)
+    wide = wide_encoding(data[:4])
+    if wide is not None:
+        skip, codec, name = wide
+        try:
+            data = data[skip:].decode(codec).encode("utf-8", "surrogatepass")
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"cannot read {path}: starts with a {name} byte-order mark but is not valid "
+                f"{name} ({exc.reason} at byte {exc.start + skip + 1})"
+            ) from exc
     try:
         value = json.loads(data.decode("utf-8"))
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
@@ -172,6 +237,8 @@ def _json_file(path: Path) -> tuple[Format, Iterator[Raw]]:
             raise InputError(
                 f"cannot read {path}: a JSON list that does not parse: {problem}"
             ) from exc
+        if wide is not None:
+            return "jsonl", _jsonl_wide(path.open("rb"), *wide)
         return "jsonl", _jsonl(path.open("rb"))
     if not isinstance(value, list):
         raise InputError(

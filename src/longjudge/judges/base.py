@@ -53,6 +53,11 @@ class JudgeResponse(BaseModel):
     finish_reasons: list[str | None] = Field(default_factory=list)
     structured: bool = Field(default=False, description="Whether the server enforced the schema.")
     cached: bool = False
+    verdict_nonce: str | None = Field(
+        default=None,
+        description="The nonce of the verdict block the request asked for (unstructured "
+        "output); the verdict is read from that block only.",
+    )
 
     @property
     def text(self) -> str:
@@ -85,6 +90,12 @@ class Judge(abc.ABC):
         """Key of the concurrency limiter: requests to one endpoint share one limit."""
         return self.spec
 
+    def enforces_schema(self) -> bool:
+        """Whether a request's JSON schema is enforced on the output (grammar or structured
+        mode) as of now. When not, the client asks for the verdict in a nonce-marked block
+        (:func:`longjudge.prompts.base.with_verdict_block`). Unknown backends: not."""
+        return False
+
     #: How many requests this backend can usefully run at once (None: no own limit).
     max_parallel: int | None = None
 
@@ -97,6 +108,10 @@ class Judge(abc.ABC):
         if isinstance(exc, JudgeError):
             return exc
         return None
+
+    async def probe(self) -> None:
+        """Check that the judge can be reached, cheaply (no generation); raise when it cannot.
+        In-process backends are always reachable."""
 
     async def aclose(self) -> None:
         """Release connections or models. Idempotent."""

@@ -130,6 +130,9 @@ class LocalJudge(Judge):
             "n_ctx": self.config.n_ctx,
         }
 
+    def enforces_schema(self) -> bool:
+        return True  # a grammar, always
+
     async def generate(self, request: JudgeRequest) -> JudgeResponse:
         return await asyncio.to_thread(self._generate_sync, request)
 

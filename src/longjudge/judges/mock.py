@@ -51,11 +51,19 @@ class MockJudge(Judge):
     backend = "mock"
 
     def __init__(
-        self, script: Script | None = None, model: str = "scripted", delay: float = 0.0
+        self,
+        script: Script | None = None,
+        model: str = "scripted",
+        delay: float = 0.0,
+        *,
+        structured: bool = True,
     ) -> None:
         super().__init__(model)
         self.requests: list[JudgeRequest] = []
         self.delay = delay
+        #: Whether it stands for a backend that enforces schemas (scripts answer the schema's
+        #: object) or one that does not (the client then asks for a verdict block).
+        self.structured = structured
         self._fn: ScriptFn | None = None
         self._queue: list[Answer] = []
         if script is None:
@@ -84,8 +92,14 @@ class MockJudge(Judge):
         if isinstance(answer, JudgeResponse):
             return answer
         return JudgeResponse(
-            texts=[answer] * request.n, model=self.model, finish_reasons=["stop"] * request.n
+            texts=[answer] * request.n,
+            model=self.model,
+            finish_reasons=["stop"] * request.n,
+            structured=self.structured and request.schema_ is not None,
         )
+
+    def enforces_schema(self) -> bool:
+        return self.structured
 
 
 @register_backend("mock", needs="nothing (tests)", example="mock/schema")

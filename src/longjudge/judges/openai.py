@@ -7,13 +7,16 @@ structured-output dialect: OpenAI, vLLM and SGLang take ``response_format`` of t
 it, tries ``json_object`` and then plain prompting, once, and keeps what worked.
 
 The API key is read from the environment variable the config names, and is scrubbed from every
-error message this backend raises.
+error message this backend raises, as are credentials in the base URL
+(``http://user:secret@host/v1``): they are used to connect and appear nowhere else, not even in
+the judge's identity (cache keys hold what changes the output, never a credential).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import socket
 from typing import TYPE_CHECKING, Any
 
 from ..config import JudgeConfig
@@ -24,7 +27,9 @@ from ..errors import (
     MissingDependencyError,
     RateLimitError,
     TransientJudgeError,
+    UnreachableJudgeError,
 )
+from ..redact import redact_url, url_secrets
 from .base import Judge, JudgeRequest, JudgeResponse
 from .registry import register_backend
 
@@ -54,6 +59,9 @@ class OpenAIJudge(Judge):
         self._sdk = openai_sdk
         self.base_url = (config.base_url or os.environ.get("OPENAI_BASE_URL") or "").rstrip("/")
         self._api_key = os.environ.get(config.api_key_env, "")
+        self._secrets = [s for s in (self._api_key,) if len(s) >= 4] + url_secrets(self.base_url)
+        #: The base URL as it may be shown: credentials redacted.
+        self.public_url = redact_url(self.base_url)
         self.dialect: str = (
             "json_schema" if config.structured_output == "auto" else config.structured_output
         )
@@ -66,11 +74,14 @@ class OpenAIJudge(Judge):
         )
 
     def identity(self) -> dict[str, Any]:
-        return {"backend": self.backend, "model": self.model, "base_url": self.base_url}
+        return {"backend": self.backend, "model": self.model, "base_url": self.public_url}
 
     @property
     def endpoint(self) -> str:
-        return f"{self.base_url}#{self.model}"
+        return f"{self.public_url}#{self.model}"
+
+    def enforces_schema(self) -> bool:
+        return self.dialect != "none"
 
     async def generate(self, request: JudgeRequest) -> JudgeResponse:
         while True:
@@ -132,6 +143,10 @@ class OpenAIJudge(Judge):
             structured=request.schema_ is not None and dialect != "none",
         )
 
+    async def probe(self) -> None:
+        """``GET /models``: answered by OpenAI, vLLM, SGLang and llama.cpp's server."""
+        await self._client.get("/models", cast_to=object, options={"timeout": 5.0})
+
     def classify_error(self, exc: BaseException) -> JudgeError | None:
         sdk = self._sdk
         if isinstance(exc, JudgeError):
@@ -140,8 +155,12 @@ class OpenAIJudge(Judge):
         self._scrub_native(exc)
         if isinstance(exc, sdk.RateLimitError):
             return RateLimitError(message, retry_after=_retry_after(exc))
-        if isinstance(exc, (sdk.APITimeoutError, sdk.APIConnectionError)):
+        if isinstance(exc, sdk.APITimeoutError):
             return TransientJudgeError(message)
+        if isinstance(exc, sdk.APIConnectionError):
+            if _never_connected(exc):
+                return UnreachableJudgeError(message)
+            return TransientJudgeError(message)  # e.g. dropped after connecting
         if isinstance(exc, sdk.APIResponseValidationError | json.JSONDecodeError):
             return TransientJudgeError(message)
         if isinstance(exc, sdk.APIStatusError):
@@ -159,19 +178,24 @@ class OpenAIJudge(Judge):
         return None
 
     def _scrub(self, text: str) -> str:
-        return text.replace(self._api_key, "***") if len(self._api_key) >= 4 else text
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return redact_url(text)
+
+    def _leaks(self, text: str) -> bool:
+        return redact_url(text) != text or any(s in text for s in self._secrets)
 
     def _scrub_native(self, exc: BaseException) -> None:
         # The classified error is raised 'from' the native one, so a logged traceback shows
         # both: a server that echoes the key must not leak it through the chained exception.
-        if len(self._api_key) < 4:
+        if not self._secrets and not self._leaks(str(exc)):
             return
         exc.args = tuple(self._scrub(a) if isinstance(a, str) else a for a in exc.args)
         for attr in ("message", "body"):
             value = getattr(exc, attr, None)
             if isinstance(value, str):
                 setattr(exc, attr, self._scrub(value))
-            elif value is not None and self._api_key in str(value):
+            elif value is not None and self._leaks(str(value)):
                 try:
                     setattr(exc, attr, json.loads(self._scrub(json.dumps(value))))
                 except (TypeError, ValueError):
@@ -189,6 +213,17 @@ def _is_dialect_error(exc: Any) -> bool:
     if any(marker in text for marker in _CONTEXT_MARKERS):
         return False
     return any(marker in text for marker in _DIALECT_MARKERS)
+
+
+def _never_connected(exc: BaseException) -> bool:
+    """Whether no connection was made at all (refused, name not resolved).
+
+    The transport's ``ConnectError`` is matched by name: the SDK may ship its own copy of the
+    HTTP library (``httpx`` or a vendored fork), whose classes are not httpx's."""
+    cause = exc.__cause__ or exc.__context__
+    if isinstance(cause, (ConnectionRefusedError, socket.gaierror)):
+        return True
+    return cause is not None and any(c.__name__ == "ConnectError" for c in type(cause).__mro__)
 
 
 def _retry_after(exc: openai_sdk.APIStatusError) -> float | None:

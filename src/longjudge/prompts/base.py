@@ -9,6 +9,25 @@ markers that carry a hash of the text itself, and anything in it that looks like
 defused, so a response can neither close its block nor open a new one. Parsing reads only the
 judge's own output; the score is a field of a validated JSON object, never a pattern that a
 response could plant.
+
+Where the verdict is read from depends on whether the backend enforced the output schema:
+
+- **structured** (a grammar or the server's structured-output mode): the whole completion must be
+  the schema's object; text before or after it makes the output unusable (a fence around the
+  whole of it is tolerated). Never "the last JSON object": a judge that quotes a response's
+  planted ``{"score": 10}`` after its own verdict would hand the score to the response's author.
+- **unstructured** (``structured_output: none``, the ``auto`` fallback, any backend whose
+  :meth:`~longjudge.judges.base.Judge.enforces_schema` is false): :func:`with_verdict_block`
+  appends an instruction (template ``verdict_block.<lang>.txt``) asking for the JSON between
+  ``<<<VERDICT nonce>>>`` and ``<<<END VERDICT nonce>>>``, with a fresh random nonce per request;
+  :func:`read_verdict_block` reads only that block. Judged text cannot produce the markers: it
+  never sees the nonce, and its own ``<<<``/``>>>`` were defused by :func:`data_block`.
+
+The nonce is kept out of the cache key on purpose (:func:`verdict_cache_tag` stands in for it):
+it is a label with no bearing on the verdict, a random one per request would otherwise make
+every request unique and defeat the cache, and a nonce derived from the request alone could be
+computed by a response's author. The cached response keeps the nonce it was asked with, so a
+cache hit is read from the block it was written in.
 """
 
 from __future__ import annotations
@@ -16,6 +35,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import secrets
 from functools import cache
 from importlib.resources import files
 from typing import Any, Generic, Literal, TypeVar
@@ -32,6 +52,11 @@ _SECTION = re.compile(r"^=== (system|user) ===\s*$", re.MULTILINE)
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _MARKER_LIKE = re.compile(r"<<<|>>>")
+_FENCED = re.compile(r"```[\w-]*\s*(.*?)\s*```", re.S)
+
+#: Label of the block an unstructured judge writes its verdict in.
+VERDICT_LABEL = "VERDICT"
+_VERDICT_NONCE = re.compile(rf"<<<{VERDICT_LABEL} ([0-9a-f]{{16}})>>>")
 
 
 def detect_language(*texts: str) -> Language:
@@ -78,27 +103,81 @@ def render(template: str, values: dict[str, str]) -> str:
 
 
 def extract_json(text: str) -> Any:
-    """The judge's JSON answer: the whole text, a fenced block, or the last balanced object."""
+    """The judge's JSON answer: the whole text, or one fenced block that is the whole text.
+
+    Nothing else is accepted: text around the object, or two objects, is ``not_json``.
+    """
     stripped = text.strip()
-    if stripped.startswith("```"):
-        stripped = re.sub(r"^```\w*\s*|\s*```$", "", stripped)
+    fenced = _FENCED.fullmatch(stripped)
+    if fenced is not None:
+        stripped = fenced.group(1).strip()
     try:
         return json.loads(stripped)
     except ValueError:
-        pass
-    decoder = json.JSONDecoder()
-    found: Any = None
-    index = stripped.find("{")
-    while index != -1:
+        raise ParseError("not_json", stripped[:120]) from None
+
+
+def verdict_markers(nonce: str) -> tuple[str, str]:
+    """The opening and closing lines of the verdict block for ``nonce``."""
+    return f"<<<{VERDICT_LABEL} {nonce}>>>", f"<<<END {VERDICT_LABEL} {nonce}>>>"
+
+
+def new_nonce() -> str:
+    """16 random hex digits: unguessable by the author of any judged text."""
+    return secrets.token_hex(8)
+
+
+def verdict_cache_tag() -> str:
+    """What stands for the verdict-block instruction in a cache key: the instruction templates'
+    hash (the nonce is left out, see the module docstring)."""
+    digests = [load_template("verdict_block", lang)[2] for lang in ("en", "zh")]
+    return hashlib.sha256("".join(digests).encode()).hexdigest()[:12]
+
+
+def with_verdict_block(request: JudgeRequest, nonce: str) -> JudgeRequest:
+    """``request`` with the verdict-block instruction appended to its last user message."""
+    messages = [dict(m) for m in request.messages]
+    last = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=None)
+    if last is None:
+        raise PromptError("a request without a user message cannot ask for a verdict block")
+    content = messages[last].get("content", "")
+    _, template, _ = load_template("verdict_block", detect_language(content))
+    opening, closing = verdict_markers(nonce)
+    instruction = render(template, {"open": opening, "close": closing})
+    messages[last]["content"] = f"{content}\n\n{instruction}"
+    return request.model_copy(update={"messages": tuple(messages)})
+
+
+def requested_nonce(request: JudgeRequest) -> str | None:
+    """The nonce a request's verdict-block instruction asks for (None: no block asked).
+
+    What a scripted judge reads to answer as a real one would."""
+    users = [m.get("content", "") for m in request.messages if m.get("role") == "user"]
+    found = _VERDICT_NONCE.findall(users[-1]) if users else []
+    return found[-1] if found else None
+
+
+def read_verdict_block(text: str, nonce: str) -> Any:
+    """The JSON verdict between the markers of ``nonce``; ParseError when there is none or when
+    blocks disagree. Text outside the markers, quotes of judged text included, is ignored."""
+    opening, closing = verdict_markers(nonce)
+    pattern = re.compile(re.escape(opening) + r"(.*?)" + re.escape(closing), re.S)
+    bodies = [m.group(1) for m in pattern.finditer(text)]
+    if not bodies:
+        raise ParseError("no_verdict_block", text.strip()[:120])
+    found: list[Any] = []
+    for body in bodies:
         try:
-            found, end = decoder.raw_decode(stripped, index)
-        except ValueError:
-            index = stripped.find("{", index + 1)
-            continue
-        index = stripped.find("{", end)
-    if found is None:
-        raise ParseError("not_json", stripped[:120])
-    return found
+            data = extract_json(body)
+        except ParseError:
+            continue  # e.g. the judge restating the instruction, markers with no JSON between
+        if data not in found:
+            found.append(data)
+    if not found:
+        raise ParseError("not_json", bodies[-1].strip()[:120])
+    if len(found) > 1:
+        raise ParseError("ambiguous_verdict", f"{len(found)} different verdict blocks")
+    return found[0]
 
 
 class Prompt(Generic[Out]):
@@ -152,12 +231,18 @@ class Prompt(Generic[Out]):
         )
 
     def parse(self, response: JudgeResponse) -> Out:
-        """Validate the judge's output; ParseError with a short reason when it is unusable."""
+        """Validate the judge's output; ParseError with a short reason when it is unusable.
+
+        A response asked with a verdict block (``verdict_nonce`` set) is read from that block;
+        any other must be the schema's object and nothing else."""
         text = response.text
         if not text.strip():
             raise ParseError("empty_output")
         try:
-            data = extract_json(text)
+            if response.verdict_nonce is not None:
+                data = read_verdict_block(text, response.verdict_nonce)
+            else:
+                data = extract_json(text)
         except ParseError as exc:
             if response.truncated:
                 raise ParseError("truncated_output", exc.detail) from exc
@@ -183,11 +268,18 @@ def _limit_strings(schema: dict[str, Any], max_chars: dict[str, int]) -> None:
 
 
 __all__ = [
+    "VERDICT_LABEL",
     "Language",
     "Prompt",
     "data_block",
     "detect_language",
     "extract_json",
     "load_template",
+    "new_nonce",
+    "read_verdict_block",
     "render",
+    "requested_nonce",
+    "verdict_cache_tag",
+    "verdict_markers",
+    "with_verdict_block",
 ]

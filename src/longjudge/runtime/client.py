@@ -5,6 +5,12 @@ the name of their step and a ``parse`` function that turns a response into a typ
 raises :class:`~longjudge.errors.ParseError`. Only outputs that parse are cached; an unusable
 output is asked again (bypassing the cache) up to ``parse_retries`` times, then the ParseError
 propagates for the scorer to record as ``unscored``.
+
+When the backend does not enforce a structured request's schema (``structured_output: none``,
+or ``auto`` after falling back), the client asks for the verdict in a block marked with a fresh
+nonce (:func:`~longjudge.prompts.base.with_verdict_block`) and hands the nonce to ``parse`` on
+the response, so that text the judge quotes from the material cannot be read as its verdict.
+The cache key then holds the instruction's hash in place of the nonce.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from typing import TypeVar
 from ..config import RetryConfig
 from ..errors import ErrorKind, JudgeError, ParseError
 from ..judges.base import Judge, JudgeRequest, JudgeResponse
+from ..prompts.base import new_nonce, verdict_cache_tag, with_verdict_block
 from ..types import Usage
 from .cache import JudgeCache, cache_key
 from .limiter import limiter_for
@@ -71,7 +78,8 @@ class JudgeClient:
         if usage is not None:
             with self._also_counting(usage):
                 return await self.complete(request, step=step, parse=parse)
-        key = cache_key(self.judge.identity(), request.cache_payload())
+        block = self._needs_block(request)
+        key = self._key(request, block)
         if self.cache is not None:
             hit = self.cache.get(key)
             if hit is not None:
@@ -86,7 +94,12 @@ class JudgeClient:
             return self._dry_run(request, step, parse)
         last: ParseError | None = None
         for _ in range(self.retry.parse_retries + 1):
-            response = await self._send(request, step)
+            response = await self._ask(request, step, block)
+            if not block and self._needs_block(request):
+                # The backend stopped enforcing schemas during this call (``auto`` fell back):
+                # its free-text answer was asked without a verdict block, so ask again with one.
+                block, key = True, self._key(request, True)
+                response = await self._ask(request, step, block)
             try:
                 out = parse(response)
             except ParseError as exc:
@@ -98,6 +111,22 @@ class JudgeClient:
             return out
         assert last is not None
         raise last
+
+    def _needs_block(self, request: JudgeRequest) -> bool:
+        return request.schema_ is not None and not self.judge.enforces_schema()
+
+    def _key(self, request: JudgeRequest, block: bool) -> str:
+        payload = request.cache_payload()
+        if block:
+            payload["verdict_block"] = verdict_cache_tag()
+        return cache_key(self.judge.identity(), payload)
+
+    async def _ask(self, request: JudgeRequest, step: str, block: bool) -> JudgeResponse:
+        if not block:
+            return await self._send(request, step)
+        nonce = new_nonce()
+        response = await self._send(with_verdict_block(request, nonce), step)
+        return response.model_copy(update={"verdict_nonce": nonce})
 
     @contextmanager
     def _also_counting(self, extra: UsageTracker) -> Iterator[None]:

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from ..config import ScoreConfig, build_config
 from ..io import CandidateFields, ExampleFields, group_candidates, read_candidates, read_examples
 from ..judges.registry import create_judge
+from ..redact import redact
 from ..scorers.base import Scorer
 from ..scorers.registry import build_scorer
 from .cache import JudgeCache
@@ -86,9 +87,12 @@ def build_job_scorer(method: str, client: JudgeClient, config: ScoreConfig) -> S
 
 def load_groups(job: ScoreJob) -> tuple[list[Group], list[dict[str, Any]]]:
     """Examples grouped with their candidates, and every bad record as an error dict."""
-    examples = read_examples(job.input, build_config(ExampleFields, job.config.example_fields))
+    limits = job.config.limits
+    examples = read_examples(
+        job.input, build_config(ExampleFields, job.config.example_fields), limits
+    )
     candidates = read_candidates(
-        job.responses, build_config(CandidateFields, job.config.candidate_fields)
+        job.responses, build_config(CandidateFields, job.config.candidate_fields), limits
     )
     groups, orphans = group_candidates(examples.records, candidates)
     errors = [
@@ -100,16 +104,19 @@ def load_groups(job: ScoreJob) -> tuple[list[Group], list[dict[str, Any]]]:
 def resolved_config(job: ScoreJob, described: dict[str, Any], setup: Setup) -> dict[str, Any]:
     """The config written to the run directory: everything but secrets (only the key's
     variable name is part of the config, never its value). ``described`` is the scorer's
-    :meth:`~longjudge.scorers.base.Scorer.describe`; ``fingerprint`` is the setup every result
-    in the directory was made under."""
-    return {
-        "input": str(job.input),
-        "responses": str(job.responses),
-        "judge_spec": job.judge,
-        **described,
-        **job.config.model_dump(mode="json", exclude={"longreward", "s2l"}),
-        "fingerprint": setup.to_dict(),
-    }
+    :meth:`~longjudge.scorers.base.Scorer.describe`; ``setup`` is the setup every result in
+    the directory was made under. Credentials in URLs are redacted."""
+    resolved: dict[str, Any] = redact(
+        {
+            "input": str(job.input),
+            "responses": str(job.responses),
+            "judge_spec": job.judge,
+            **described,
+            **job.config.model_dump(mode="json", exclude={"longreward", "s2l"}),
+            "fingerprint": setup.to_dict(),
+        }
+    )
+    return resolved
 
 
 def start_rundir(

@@ -209,6 +209,11 @@ class S2LScorer(Scorer):
         main = scores[0]
         meta["rm_score"] = main.score
         meta["truncated"] = main.truncated
+        if main.truncated:
+            meta["truncation"] = {
+                "reference_tokens_cut": main.cut_reference_tokens,
+                "query_tokens_cut": main.cut_query_tokens,
+            }
         if len(scores) > 1:
             meta["baseline_score"] = scores[1].score
             meta["baseline_truncated"] = scores[1].truncated

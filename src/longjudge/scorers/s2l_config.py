@@ -54,13 +54,15 @@ class S2LConfig(StrictModel):
     max_length: int = Field(
         4096,
         ge=16,
-        description="hf: most tokens of one reward model input. A longer input is truncated "
-        "and reported (meta.truncated, and a count in the run summary), never silently.",
+        description="hf: most tokens of one reward model input. A longer input loses tokens "
+        "from the reference first, then the query, never the response; counted in "
+        "meta.truncation and in the run summary. A response that alone does not fit is "
+        "unscored.",
     )
     truncation_side: Literal["right", "left"] = Field(
         "right",
-        description="hf: which end of a too-long input is cut: 'right' keeps the start (query "
-        "first), 'left' keeps the end (the response's last tokens).",
+        description="Ignored (kept so that older configs load): the response is never cut; "
+        "see max_length.",
     )
     batch_size: int = Field(
         8, ge=1, description="hf: sequences per forward pass; http: items per request."

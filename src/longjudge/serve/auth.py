@@ -3,7 +3,10 @@
 The token comes from a file (``--token-file``, first line) or from the environment variable
 ``serve.token_env`` (``LONGJUDGE_API_TOKEN``). With neither, the server refuses to start unless
 authentication is switched off explicitly (``--no-auth``). Tokens are compared in constant time
-and never logged or echoed.
+and never logged or echoed. They are accepted only in the ``Authorization`` header: a URL is
+written to access logs, proxies and shell histories, so a request carrying a credential in its
+query string (:func:`is_token_param`) is refused, and the access log never prints one
+(:mod:`longjudge.serve.logs`).
 """
 
 from __future__ import annotations
@@ -17,6 +20,16 @@ from ..errors import ConfigError
 
 #: Shorter tokens are refused: they can be guessed.
 MIN_TOKEN_CHARS = 16
+
+#: Query parameter names that carry a credential (compared lower-case, '-' read as '_').
+TOKEN_PARAMS = frozenset(
+    {"token", "access_token", "api_key", "apikey", "key", "auth", "authorization", "bearer"}
+)
+
+
+def is_token_param(name: str) -> bool:
+    """Whether a query parameter of this name carries a credential."""
+    return name.strip().lower().replace("-", "_") in TOKEN_PARAMS
 
 
 def resolve_token(token_file: Path | None, env_name: str, no_auth: bool) -> str | None:
@@ -72,4 +85,11 @@ class BearerAuth:
         return f"BearerAuth(enabled={self.enabled})"
 
 
-__all__ = ["MIN_TOKEN_CHARS", "BearerAuth", "resolve_token", "token_file_is_private"]
+__all__ = [
+    "MIN_TOKEN_CHARS",
+    "TOKEN_PARAMS",
+    "BearerAuth",
+    "is_token_param",
+    "resolve_token",
+    "token_file_is_private",
+]

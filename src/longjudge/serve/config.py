@@ -94,6 +94,18 @@ class ServeConfig(StrictModel):
         description="Requests scored at once; more wait for a slot within their timeout. Judge "
         "calls are limited separately by judge.max_concurrency.",
     )
+    breaker_failures: int = Field(
+        3,
+        ge=1,
+        description="Consecutive judge calls that cannot connect before the server stops "
+        "trying: scoring requests then get 503 with Retry-After at once.",
+    )
+    breaker_probe_interval: float = Field(
+        5.0,
+        gt=0,
+        description="Seconds between reachability probes of the judge while it is down (also "
+        "the Retry-After sent with 503); the first probe that succeeds resumes scoring.",
+    )
     get_reward: GetRewardConfig = Field(
         default_factory=GetRewardConfig, description="The OpenRLHF /get_reward adapter."
     )

@@ -4,10 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from ..runtime.cache import JudgeCache
 from ..runtime.usage import UsageTracker
 from .service import Counters
+
+if TYPE_CHECKING:
+    from .breaker import JudgeBreaker
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -47,7 +51,11 @@ def _family(
 
 
 def render_metrics(
-    counters: Counters, usage: UsageTracker, cache: JudgeCache | None, method: str
+    counters: Counters,
+    usage: UsageTracker,
+    cache: JudgeCache | None,
+    method: str,
+    breaker: JudgeBreaker | None = None,
 ) -> str:
     """Every counter of one server as Prometheus text."""
     lines: list[str] = []
@@ -81,6 +89,14 @@ def render_metrics(
             for status in ("scored", "unscored")
         ),
     )
+    lines += _family(
+        "longjudge_invalid_items_total",
+        "counter",
+        "Items answered with an item error (bad input, over a limit) and not scored.",
+        [({}, counters.invalid_items)],
+    )
+    if breaker is not None:
+        lines += _breaker_lines(breaker)
     steps = sorted(usage.steps.items())
     for field, (name, help_text) in _USAGE_FIELDS.items():
         lines += _family(
@@ -103,6 +119,24 @@ def render_metrics(
             [({}, len(cache))],
         )
     return "\n".join(lines) + "\n"
+
+
+def _breaker_lines(breaker: JudgeBreaker) -> list[str]:
+    counts = breaker.counts
+    lines = _family(
+        "longjudge_judge_circuit_open",
+        "gauge",
+        "1 while the judge is unreachable and scoring requests get 503, else 0.",
+        [({}, 1 if breaker.is_open else 0)],
+    )
+    for name, value, help_text in (
+        ("connection_failures", counts.connection_failures, "Judge calls that could not connect."),
+        ("circuit_opened", counts.opened, "Times the judge circuit opened."),
+        ("probes", counts.probes, "Reachability probes of the judge while the circuit was open."),
+        ("unavailable_responses", counts.rejected_requests, "Requests answered 503 (judge down)."),
+    ):
+        lines += _family(f"longjudge_judge_{name}_total", "counter", help_text, [({}, value)])
+    return lines
 
 
 __all__ = ["CONTENT_TYPE", "render_metrics"]

@@ -60,7 +60,13 @@ def build_app(settings: ServerSettings, token: str | None) -> FastAPI:
 
         raise MissingDependencyError(exc.name or "fastapi", "serve", "the reward server") from exc
 
+    from .breaker import BreakerJudge, JudgeBreaker
+
     client = build_client(settings.judge, settings.score)
+    breaker = JudgeBreaker(
+        client.judge, settings.serve.breaker_failures, settings.serve.breaker_probe_interval
+    )
+    client.judge = BreakerJudge(client.judge, breaker)
     try:
         scorer = build_job_scorer(settings.method, client, settings.score)
     except BaseException:
@@ -73,7 +79,8 @@ def build_app(settings: ServerSettings, token: str | None) -> FastAPI:
         if client.cache is not None:
             client.cache.close()
 
-    return create_app(RewardService(scorer), settings.serve, BearerAuth(token), close)
+    service = RewardService(scorer, settings.score.limits)
+    return create_app(service, settings.serve, BearerAuth(token), close, breaker)
 
 
 def run_server(settings: ServerSettings, token: str | None) -> None:
@@ -88,23 +95,42 @@ def run_server(settings: ServerSettings, token: str | None) -> None:
         log.warning("authentication is OFF (--no-auth): anyone who can reach the port can score")
     if settings.host not in LOOPBACK:
         log.warning("listening on %s: reachable from other machines", settings.host)
+    from .logs import access_log_config
+
     app = build_app(settings, token)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        log_config=access_log_config(),
+    )
 
 
 @contextmanager
-def serve_in_thread(app: FastAPI, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+def serve_in_thread(
+    app: FastAPI, host: str = "127.0.0.1", port: int = 0, *, access_log: bool = False
+) -> Iterator[str]:
     """Run ``app`` on uvicorn in a background thread; yield its base URL; stop it after.
 
     ``port=0`` takes a free port. For tests and for embedding the server in a trainer process.
+    ``access_log`` logs each request as ``longjudge serve`` does (query values redacted).
     """
     import uvicorn
+
+    from .logs import access_log_config
 
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     bound = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+    config = uvicorn.Config(
+        app,
+        log_level="info" if access_log else "warning",
+        access_log=access_log,
+        log_config=access_log_config(),
+        lifespan="on",
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

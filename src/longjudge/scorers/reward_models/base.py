@@ -37,6 +37,10 @@ class RMScore:
     truncated: bool = False
     reason: str | None = None
     tokens: int | None = None
+    #: Tokens removed from the reference and from the query to fit the model (hf; the
+    #: response is never cut).
+    cut_reference_tokens: int = 0
+    cut_query_tokens: int = 0
 
 
 @dataclass
