@@ -292,9 +292,12 @@ def judge_cmd(
         examples_file=examples_file,
     )
     entry = asyncio.run(run_lbc_job(job))
-    from .score import rewards_table
+    from .tables import rewards_table, table_notes
 
-    out.print(rewards_table(RunDir(out_dir).rewards()))
+    rewards = RunDir(out_dir).rewards()
+    out.print(rewards_table(rewards))
+    for note in table_notes(rewards):
+        out.print(note, highlight=False)
     usage = entry["usage"]["total"]
     console.print(
         f"rated {entry['scored']}, unscored {entry['unscored']}, already done "

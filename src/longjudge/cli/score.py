@@ -14,6 +14,7 @@ from ..errors import ConfigError
 from ..runtime.rundir import RunDir
 from ..types import Reward
 from .app import app, console, flag_layer, out
+from .tables import rewards_table, table_notes
 
 if TYPE_CHECKING:
     from ..runtime.job import JobOutcome
@@ -66,39 +67,24 @@ def score(
         return
     assert out_dir is not None
     _print_results(RunDir(out_dir), outcome, out_dir)
+    _print_breakdown_hint(out_dir)
     if outcome.input_errors or outcome.result.unscored or outcome.result.failed_groups:
         raise typer.Exit(EXIT_PARTIAL)
 
 
-def _fmt(value: float | None) -> str:
-    return "—" if value is None else f"{value:.2f}"
+def _print_table(rewards: list[Reward], judge_spec: str) -> None:
+    """The rewards table and the lines that explain it."""
+    out.print(rewards_table(rewards))
+    for note in table_notes(rewards, judge_spec):
+        out.print(note, highlight=False)
 
 
-def rewards_table(rewards: list[Reward]) -> Table:
-    """One row per candidate: dimension scores and total, best and worst of each prompt marked."""
-    dims: list[str] = []
-    for reward in rewards:
-        dims += [d for d in reward.dimensions if d not in dims]
-    table = Table("example", "candidate", *dims, "total", "status", "")
-    by_example: dict[str, list[Reward]] = {}
-    for reward in rewards:
-        by_example.setdefault(reward.example_id, []).append(reward)
-    for example_id, group in by_example.items():
-        picks = [r for r in group if r.selectable and r.total is not None]
-        best = max(picks, key=lambda r: r.total or 0.0) if len(picks) > 1 else None
-        worst = min(picks, key=lambda r: r.total or 0.0) if len(picks) > 1 else None
-        for r in group:
-            mark = ""
-            if best is not None and worst is not None and best.total != worst.total:
-                mark = "best" if r is best else "worst" if r is worst else ""
-            cells = [_fmt(r.dimensions[d].score) if d in r.dimensions else "" for d in dims]
-            status = r.status if r.status == "scored" else f"unscored ({(r.reason or '')[:40]})"
-            table.add_row(example_id, r.candidate_id, *cells, _fmt(r.total), status, mark)
-    return table
+def _print_breakdown_hint(out_dir: Path) -> None:
+    console.print(f"one candidate in detail: longjudge show {out_dir} [--candidate ID]")
 
 
 def _print_results(rundir: RunDir, outcome: JobOutcome, out_dir: Path) -> None:
-    out.print(rewards_table(rundir.rewards()))
+    _print_table(rundir.rewards(), str(rundir.read_config().get("judge_spec") or ""))
     result = outcome.result
     total = outcome.usage["total"]
     console.print(
