@@ -20,13 +20,14 @@ from ..config import ScoreConfig, build_config, load_yaml
 from ..errors import InputError
 from ..runtime.rundir import REWARDS, RunDir
 from ..types import Reward
-from .app import app, console, out
+from .app import HELP_MARKUP, app, console, out
 
 eval_app = typer.Typer(
     name="eval",
     help="Evaluate reward methods: agreement with people, Kendall tau, Best-of-N, "
     "LongBench-Chat-style judging.",
     no_args_is_help=True,
+    rich_markup_mode=HELP_MARKUP,
 )
 app.add_typer(eval_app, name="eval")
 
