@@ -60,7 +60,10 @@ def score(
     if engine not in ("local", "ray"):
         raise ConfigError(f"--engine must be 'local' or 'ray', not {engine!r}")
     kind: Literal["local", "ray"] = "ray" if engine == "ray" else "local"
-    job = ScoreJob(input, responses, judge, method, cfg, out_dir, dry_run, kind, ray_address)
+    # Absolute input paths: config.yaml records them, and `pairs`, `report` and resume read
+    # them back from any working directory.
+    inputs = (input.resolve(), responses.resolve())
+    job = ScoreJob(*inputs, judge, method, cfg, out_dir, dry_run, kind, ray_address)
     outcome = run_job_sync(job)
     if dry_run:
         _print_dry_run(outcome)
