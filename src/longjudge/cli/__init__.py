@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import sys
 
+from rich.markup import escape
+
 from ..errors import LongJudgeError
 from .app import app, console
 
@@ -26,7 +28,8 @@ def main() -> None:
     try:
         app()
     except LongJudgeError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        # One line whatever the width, so that logs and pipes get it whole.
+        console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
         sys.exit(2)
 
 

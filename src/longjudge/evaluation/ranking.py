@@ -27,7 +27,6 @@ from ..types import Reward
 from .agreement import Key, total_view
 from .metrics import BootstrapConfig, bootstrap_mean_ci, kendall_tau_b, mean
 
-
 #: Random subsets per prompt and N, everywhere by default (``eval ranking``, ``eval
 #: best-of-n`` and the report), so that one run shows the same figures in all of them.
 DEFAULT_SUBSET_SAMPLES = 100
