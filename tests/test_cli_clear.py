@@ -98,6 +98,15 @@ def test_score_table_fits_80_columns(tmp_path: Path) -> None:
     assert "▲ best" in result.stdout and "▼ worst" in result.stdout
 
 
+def test_dry_run_table_fits_80_columns() -> None:
+    result = cli("score", str(SFT), "-r", str(RESPONSES), "--judge", "mock/schema", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert_fits_80(result.stdout)
+    assert "completeness.coverage" in result.stdout and "faithfulness.decompose" in result.stdout
+    header = next(line for line in result.stdout.splitlines() if "step" in line)
+    assert header.split() == ["step", "calls", "tokens", "in", "tokens", "out"]
+
+
 def s2l_reward(cid: str, total: float, excluded: str | None = None) -> Reward:
     verifier = DimensionScore.scored("verifier", 10.0 if excluded is None else 0.0,
                                      details={"verdict": "consistent"})

@@ -7,14 +7,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import typer
-from rich.table import Table
 
 from ..config import ScoreConfig, build_config, load_yaml
 from ..errors import ConfigError
 from ..runtime.rundir import RunDir
 from ..types import Reward
 from .app import app, console, flag_layer, out
-from .tables import rewards_table, table_notes
+from .tables import results_table, rewards_table, table_notes
 
 if TYPE_CHECKING:
     from ..runtime.job import JobOutcome
@@ -102,7 +101,7 @@ def _print_results(rundir: RunDir, outcome: JobOutcome, out_dir: Path) -> None:
 
 
 def _print_dry_run(outcome: JobOutcome) -> None:
-    table = Table("step", "judge calls", "prompt tokens (est.)", "completion tokens (est.)")
+    table = results_table("step", "calls", "tokens in", "tokens out")
     for step, usage in outcome.usage["steps"].items():
         table.add_row(
             step,
@@ -119,6 +118,7 @@ def _print_dry_run(outcome: JobOutcome) -> None:
     )
     out.print(table)
     console.print(
-        "dry run: no judge was called; cached requests count as free, and completion tokens "
-        "and statement counts are placeholders (characters / 4 of schema-valid fillers)."
+        "dry run: no judge was called; tokens are estimates: cached requests count as free, "
+        "and tokens out and statement counts are placeholders (characters / 4 of "
+        "schema-valid fillers)."
     )
