@@ -255,3 +255,13 @@ def test_ray_without_a_cluster_is_one_line_naming_the_flag(tmp_path: Path) -> No
     assert len(errors) == 1, result.stderr
     assert "--engine ray: no Ray cluster could be joined at --ray-address auto" in errors[0]
     assert "`--address`" not in result.stderr  # Ray's own flag, not longjudge's
+
+
+def test_equal_totals_note_names_the_tiny_model_only() -> None:
+    rewards = [s2l_reward(f"c{i}", 1.25) for i in range(3)]
+    tiny = " ".join(table_notes(rewards, "local/gemma-3-270m"))
+    assert "all 3 scored candidates have the same total (1.25): local/gemma-3-270m is a tiny " \
+        "base model that proves the pipeline, not a judge" in tiny
+    other = " ".join(table_notes(rewards, "openai/big-model"))
+    assert "same total (1.25): the judge told no candidate apart" in other
+    assert not any("same total" in n for n in table_notes(rewards[:1], "local/gemma-3-270m"))

@@ -106,3 +106,43 @@ def test_a_short_run_writes_no_progress_line(
     assert capsys.readouterr().err == ""
     with Progress(3, enabled=False) as progress:
         assert progress.mode == "off"
+
+
+def test_sample_shows_a_bar_in_a_terminal(tmp_path: Path) -> None:
+    """stderr on a pseudo-terminal: the rich bar, not plain lines."""
+    import os
+    import pty
+    import subprocess
+    import sys
+    import threading
+
+    from .conftest import REPO
+
+    leader, follower = pty.openpty()
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "COLUMNS": "100", "TERM": "xterm"}
+    chunks: list[bytes] = []
+
+    def drain() -> None:  # read while the command runs: a full pty would block it
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the follower side is closed and drained
+                return
+            if not chunk:
+                return
+            chunks.append(chunk)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    proc = subprocess.run(
+        [sys.executable, "-m", "longjudge", "sample", str(SFT), "--policy", "mock/schema",
+         "--n", "3", "--out", str(tmp_path / "cands.jsonl")],
+        stdout=subprocess.PIPE, stderr=follower, env=env, timeout=120, check=False,
+    )
+    os.close(follower)
+    reader.join(timeout=30)
+    os.close(leader)
+    err = b"".join(chunks).decode("utf-8", "replace")
+    assert proc.returncode == 0, err
+    assert "sampling" in err and "3/3" in err and "━" in err  # the bar, drawn
+    assert not re.search(r"^sampling: \d+/\d+ candidates", err, re.M)  # no plain lines

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from rich import box
 from rich.table import Table
 
+from ..judges.local import PACKAGED_MODELS
 from ..types import Reward
 
 #: Header of each known dimension (the full name is given under the table when shortened).
@@ -125,7 +126,8 @@ def equal_totals_note(rewards: list[Reward], judge_spec: str | None = None) -> s
     if len(totals) < 2 or len(set(totals)) > 1:
         return None
     why = "the judge told no candidate apart"
-    if judge_spec and judge_spec.startswith("local/"):
+    backend, _, model = (judge_spec or "").partition("/")
+    if backend == "local" and model in PACKAGED_MODELS:
         why = (
             f"{judge_spec} is a tiny base model that proves the pipeline, not a judge; "
             "use a real one (e.g. --judge openai/MODEL) to rank responses"
