@@ -28,14 +28,18 @@ install: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Score the bundled example, then show one candidate in detail and write an HTML report.
 # Exit code 3 means "finished, some candidates unscored": the reasons are printed, the demo
 # still did its job.
+DEMO_RUN := runs/demo
 demo: $(STAMP)
 	@$(BIN)/longjudge score examples/longreward/sft.jsonl \
 		--responses examples/longreward/sampled_responses.jsonl \
-		--judge local/gemma-3-270m --config examples/demo.yaml --out runs/demo; \
+		--judge local/gemma-3-270m --config examples/demo.yaml --out $(DEMO_RUN); \
 	rc=$$?; if [ $$rc -eq 3 ]; then echo "(some candidates unscored; reasons above)"; rc=0; fi; \
-	exit $$rc
+	[ $$rc -eq 0 ] || exit $$rc; \
+	echo; $(BIN)/longjudge show $(DEMO_RUN) && echo && \
+	$(BIN)/longjudge report $(DEMO_RUN) --out $(DEMO_RUN)/report.html
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -20,6 +20,7 @@ class LRScript:
     helpfulness: int = 7
     logicality: int = 8
     coverage: int = 6
+    covered: list[int] = field(default_factory=lambda: [1])
     statements: Callable[[str], list[str]] | None = None
     key_points: list[str] = field(default_factory=lambda: ["point one", "point two"])
     support: Callable[[str], str] = lambda s: next(
@@ -39,7 +40,9 @@ class LRScript:
         if name == "lr_logicality":
             return json.dumps({"errors": [], "analysis": "ok", "score": self.logicality})
         if name == "lr_coverage":
-            return json.dumps({"analysis": "covers some", "score": self.coverage})
+            return json.dumps(
+                {"analysis": "covers some", "covered": self.covered, "score": self.coverage}
+            )
         if name == "lr_keypoints":
             return json.dumps({"key_points": self.key_points})
         if name == "lr_statements":

@@ -114,6 +114,28 @@ def test_completeness_extraction_is_shared_across_candidates() -> None:
                for r in rewards)
 
 
+def test_coverage_records_which_key_points_are_covered() -> None:
+    lr, judge = scorer(LRScript(key_points=["a", "b", "c"], covered=[3, 1, 3]))
+    (reward,) = lr.score_sync(EXAMPLE, [cand(0, "Town 1 handles 10 ships.")])
+    completeness = reward.dimensions["completeness"]
+    assert completeness.details["covered"] == [1, 3]
+    request = next(r for r in judge.requests if r.schema_name == "lr_coverage")
+    covered = request.schema_["properties"]["covered"]  # type: ignore[index]
+    assert covered["items"]["enum"] == [1, 2, 3]  # only real key point numbers
+    assert "covered" in request.schema_["required"]  # type: ignore[index]
+    # Per-step usage of this candidate (the shared extraction is not in it).
+    steps = reward.meta["usage_steps"]
+    assert set(steps) == {"helpfulness.score", "logicality.score", "faithfulness.decompose",
+                          "faithfulness.verify", "completeness.coverage"}
+    assert steps["completeness.coverage"]["calls"] == 1
+
+    lr, _ = scorer(LRScript(key_points=["a", "b"], covered=[1, 7]))
+    (reward,) = lr.score_sync(EXAMPLE, [cand(0, "Town 1 handles 10 ships.")])
+    completeness = reward.dimensions["completeness"]
+    assert completeness.status == "unscored"
+    assert "covered_out_of_range" in (completeness.reason or "")
+
+
 def test_paper_and_batched_modes_give_the_same_score() -> None:
     text = "A one FULL. B two PART. C three NONE. D four FULL. E five PART."
     scores = {}

@@ -4,6 +4,7 @@ server: the same rewards as the single-process engine, usage summed over workers
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 
 from longjudge.config import CacheConfig, JudgeConfig, RunConfig, ScoreConfig
+from longjudge.errors import ConfigError
 from longjudge.runtime.job import JobOutcome, ScoreJob, run_job_sync
 from longjudge.runtime.rundir import RunDir
 from longjudge.testing.fake_config import FakeJudgeConfig
@@ -126,3 +128,33 @@ def test_ray_engine_matches_local_engine_and_resumes(
     assert redo.result.rescored_reasons == {"candidate text changed": 1}
     assert (redo.result.skipped, redo.result.scored) == (PROMPTS * CANDIDATES - 1, 1)
     assert redo.state is not None and redo.state.complete
+
+def test_ray_engine_shows_progress_off_a_terminal(
+    ray_instance: Any, inputs: tuple[Path, Path], tmp_path: Path,
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LONGJUDGE_PROGRESS_INTERVAL", "0.02")
+    # A slow judge (0.1 s a request, 2 at a time): the run spans many intervals.
+    with FakeJudgeServer(FakeJudgeConfig(latency=0.1, capacity=2)) as slow:
+        far = job(inputs, slow.base_url, tmp_path / "ray", tmp_path / "c.sqlite", engine="ray")
+        far.config.run.progress = True
+        run_job_sync(far)
+    lines = re.findall(r"^scoring \(ray\): (\d+)/(\d+) candidates", capsys.readouterr().err,
+                       re.M)
+    assert len(lines) >= 3
+    assert {int(total) for _, total in lines} == {PROMPTS * CANDIDATES}
+    assert int(lines[-1][0]) == PROMPTS * CANDIDATES
+
+
+def test_a_worker_that_cannot_start_is_one_config_error(
+    ray_instance: Any, inputs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    bad = job(inputs, "http://127.0.0.1:9/v1", tmp_path / "bad", tmp_path / "d.sqlite",
+              engine="ray")
+    bad.judge = "local/no-such-model"
+    with pytest.raises(ConfigError) as info:
+        run_job_sync(bad)
+    message = str(info.value)
+    assert message.startswith("--engine ray: the workers could not start: ConfigError: "
+                              "local/no-such-model: unknown packaged model")
+    assert "\n" not in message and "Traceback" not in message

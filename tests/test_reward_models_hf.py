@@ -199,8 +199,17 @@ def test_chat_template_and_reference_template_are_applied(
 
 
 def test_missing_or_bad_model_is_a_config_error(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
     with pytest.raises(ConfigError, match="cannot load reward model"):
-        load(tmp_path / "nothing-here")
+        load(tmp_path / "empty")
+    for target in (str(tmp_path / "nothing-here"), "./models/nope", "../a/b/c"):
+        with pytest.raises(ConfigError, match=r"path .* does not exist") as info:
+            create_reward_model(f"hf/{target}")
+        message = str(info.value)
+        assert "Repo id" not in message and "trust_remote_code" not in message
+    with pytest.raises(ConfigError, match="no local directory no-org/no-model") as info:
+        create_reward_model("hf/no-org/no-model")  # a hub id: not in the (offline) cache
+    assert "trust_remote_code" not in str(info.value)
 
 
 # --- a stand-in for ArmoRM: a custom model whose output has a `score` beside its logits ---

@@ -15,6 +15,7 @@ from .app import app, console
 from . import judges as _judges  # noqa: F401
 from . import check as _check  # noqa: F401
 from . import score as _score  # noqa: F401
+from . import show as _show  # noqa: F401
 from . import preference as _preference  # noqa: F401
 from . import train as _train  # noqa: F401
 from . import evaluate as _evaluate  # noqa: F401

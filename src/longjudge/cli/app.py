@@ -7,6 +7,9 @@ from typing import Any
 import typer
 from rich.console import Console
 
+#: Help rendering of every command group (None: click's plain formatter).
+HELP_MARKUP = None
+
 app = typer.Typer(
     name="longjudge",
     help="Long-context reward modeling: LongReward and S2L-RM judges, preference pairs, "
@@ -14,6 +17,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain help, not typer's rich panels: typer 0.29's panel prints every option's type,
+    # so flags that take no value read `--dry-run <bool>`; the plain formatter leaves them bare.
+    rich_markup_mode=HELP_MARKUP,
 )
 console = Console(stderr=True)
 out = Console()
@@ -38,4 +44,4 @@ def flag_layer(**flags: Any) -> dict[str, Any]:
     return layer
 
 
-__all__ = ["app", "console", "flag_layer", "out"]
+__all__ = ["HELP_MARKUP", "app", "console", "flag_layer", "out"]

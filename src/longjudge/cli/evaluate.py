@@ -13,20 +13,22 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich import box
 from rich.table import Table
 
 from ..config import ScoreConfig, build_config, load_yaml
 from ..errors import InputError
+from ..evaluation.ranking import DEFAULT_SUBSET_SAMPLES, DEFAULT_SUBSET_SEED
 from ..runtime.rundir import REWARDS, RunDir
 from ..types import Reward
-from .app import app, console, out
+from .app import HELP_MARKUP, app, console, out
+from .tables import results_table
 
 eval_app = typer.Typer(
     name="eval",
     help="Evaluate reward methods: agreement with people, Kendall tau, Best-of-N, "
     "LongBench-Chat-style judging.",
     no_args_is_help=True,
+    rich_markup_mode=HELP_MARKUP,
 )
 app.add_typer(eval_app, name="eval")
 
@@ -62,11 +64,8 @@ def _write_json(path: Path | None, payload: Any) -> None:
 
 
 def _table(*headers: str) -> Table:
-    """A results table whose cells never wrap (numbers read badly over two lines)."""
-    table = Table(*headers, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
-    for column in table.columns:
-        column.no_wrap = True
-    return table
+    """A results table for 80 columns: the first column (names) folds, numbers never wrap."""
+    return results_table(*headers, text=(0,))
 
 
 def _f(value: float | None, digits: int = 3) -> str:
@@ -75,6 +74,51 @@ def _f(value: float | None, digits: int = 3) -> str:
 
 def _ci(ci: tuple[float, float] | None, scale: float = 1.0) -> str:
     return "—" if ci is None else f"{scale * ci[0]:.2f}–{scale * ci[1]:.2f}"
+
+
+def _ids(ids: set[str], most: int = 5) -> str:
+    shown = sorted(ids)[:most]
+    return ", ".join(shown) + (f" … ({len(ids) - most} more)" if len(ids) > most else "")
+
+
+def report_overlap(name: str, rewards: list[Reward], gold: list[Reward]) -> bool:
+    """Say which prompts and candidates only one of a run and the gold run has; whether
+    they share any candidate at all."""
+    mine = {(r.example_id, r.candidate_id) for r in rewards}
+    theirs = {(r.example_id, r.candidate_id) for r in gold}
+    mine_ex, gold_ex = {e for e, _ in mine}, {e for e, _ in theirs}
+    if mine_ex - gold_ex:
+        console.print(
+            f"[yellow]{len(mine_ex - gold_ex)} prompt(s) of {name} are not in the gold run:"
+            f"[/yellow] {_ids(mine_ex - gold_ex)}"
+        )
+    if gold_ex - mine_ex:
+        console.print(
+            f"[yellow]{len(gold_ex - mine_ex)} prompt(s) of the gold run are not in {name}:"
+            f"[/yellow] {_ids(gold_ex - mine_ex)}"
+        )
+    shared = mine_ex & gold_ex
+    lone = {f"{e}/{c}" for e, c in mine ^ theirs if e in shared}
+    if lone:
+        console.print(
+            f"[yellow]{len(lone)} candidate(s) of shared prompts are in only one of {name} and "
+            f"the gold run:[/yellow] {_ids(lone)}"
+        )
+    return bool(mine & theirs)
+
+
+def require_points(curves: list[Any], gold: Path) -> None:
+    """InputError (exit 2) when no curve has a single point: nothing could be compared."""
+    if not any(c.points for c in curves if not getattr(c, "reference", False)):
+        raise InputError(
+            f"nothing to compare with the gold run {gold}: no prompt has two candidates "
+            "scored in both (see the ids above)"
+        )
+
+
+def _subsets_note(config: Any) -> str:
+    """The subset setting (a SubsetConfig), as the report states it too."""
+    return f"subsets: {config.describe()}"
 
 
 # Options shared by several commands.
@@ -116,15 +160,7 @@ def agreement_cmd(
     )
     report = agreement(_rewards(run_dir), prefs.pairs, config)
     table = _table(
-        "view",
-        "accuracy",
-        "95% CI",
-        "decided",
-        "right",
-        "wrong",
-        "score ties",
-        "unscored",
-        "human ties",
+        "view", "accuracy", "95% CI", "decided", "right", "wrong", "ties", "unsc.", "h.ties"
     )
     for row in report.rows:
         r = row.result
@@ -140,6 +176,11 @@ def agreement_cmd(
             f"{r.human_ties} ({r.human_ties_model_tied})",
         )
     out.print(table)
+    out.print(
+        "ties: decided pairs the scorer tied (a miss); unsc.: pairs with an unscored "
+        "candidate; h.ties: pairs people tied (the scorer tied too)",
+        highlight=False,
+    )
     console.print(
         f"{report.human_pairs} human judgements ({len(prefs.errors)} bad lines), "
         f"{report.missing} about candidates without a reward, {report.examples} "
@@ -152,8 +193,8 @@ def agreement_cmd(
 def ranking_cmd(
     run_dirs: Runs,
     gold: Gold,
-    samples: Samples = 100,
-    seed: Seed = 0,
+    samples: Samples = DEFAULT_SUBSET_SAMPLES,
+    seed: Seed = DEFAULT_SUBSET_SEED,
     resamples: Resamples = 1000,
     json_out: JsonOut = None,
     plot: PlotOut = None,
@@ -168,10 +209,12 @@ def ranking_cmd(
         bootstrap=BootstrapConfig(resamples=resamples, seed=seed),
     )
     gold_rewards = _rewards(gold)
-    curves = [
-        ranking_curve(_rewards(p), gold_rewards, config, name)
-        for p, name in zip(run_dirs, run_names(run_dirs))
-    ]
+    curves = []
+    for path, name in zip(run_dirs, run_names(run_dirs)):
+        rewards = _rewards(path)
+        report_overlap(name, rewards, gold_rewards)
+        curves.append(ranking_curve(rewards, gold_rewards, config, name))
+    require_points(curves, gold)
     table = _table("run", "N", "mean tau", "95% CI", "prompts", "subsets", "undefined")
     for curve in curves:
         for p in curve.points:
@@ -185,6 +228,7 @@ def ranking_cmd(
                 str(p.undefined),
             )
     out.print(table)
+    out.print(_subsets_note(config), highlight=False)
     _write_json(json_out, {"gold": str(gold), "curves": [dataclasses.asdict(c) for c in curves]})
     if plot is not None:
         from ..evaluation.report.plots import tau_curves
@@ -200,8 +244,8 @@ def best_of_n_cmd(
     n: Annotated[
         list[int] | None, typer.Option("--n", help="An N (repeat); default 2, 4, 8 ...")
     ] = None,
-    samples: Samples = 100,
-    seed: Seed = 0,
+    samples: Samples = DEFAULT_SUBSET_SAMPLES,
+    seed: Seed = DEFAULT_SUBSET_SEED,
     resamples: Resamples = 1000,
     json_out: JsonOut = None,
     plot: PlotOut = None,
@@ -218,10 +262,16 @@ def best_of_n_cmd(
         bootstrap=BootstrapConfig(resamples=resamples, seed=seed),
     )
     runs = {name: _rewards(p) for p, name in zip(run_dirs, run_names(run_dirs))}
-    curves = best_of_n_curves(runs, _rewards(gold), config)
-    table = _table(
-        "run", "N", "best (gold)", "95% CI", "worst (gold)", "95% CI", "prompts", "no pick"
-    )
+    gold_rewards = _rewards(gold)
+    for name, rewards in runs.items():
+        report_overlap(name, rewards, gold_rewards)
+    curves = best_of_n_curves(runs, gold_rewards, config)
+    if not any(p.prompts for c in curves if not c.reference for p in c.points):
+        raise InputError(
+            f"nothing to compare with the gold run {gold}: no run picked a candidate the gold "
+            "run scored (see the ids above)"
+        )
+    table = _table("run", "N", "best", "95% CI", "worst", "95% CI", "prompts", "no pick")
     for curve in curves:
         label = f"{curve.scorer} (reference)" if curve.reference else curve.scorer
         for p in curve.points:
@@ -236,6 +286,11 @@ def best_of_n_cmd(
                 str(p.no_pick),
             )
     out.print(table)
+    out.print(
+        f"best / worst: mean gold score of the candidate picked as best / worst among N; "
+        f"{_subsets_note(config)}",
+        highlight=False,
+    )
     _write_json(json_out, {"gold": str(gold), "curves": [dataclasses.asdict(c) for c in curves]})
     if plot is not None:
         from ..evaluation.report.plots import bon_curves
@@ -282,19 +337,22 @@ def judge_cmd(
     lbc_flags = {
         k: v for k, v in (("language", language), ("max_shots", max_shots)) if v is not None
     }
-    job = LbcJob(
-        input=input,
-        responses=responses,
+    job = LbcJob(  # absolute paths: config.yaml records them for use from anywhere
+        input=input.resolve(),
+        responses=responses.resolve(),
         judge=judge,
         out=out_dir,
         config=build_config(ScoreConfig, layer, flags),
         lbc=build_config(LbcJudgeConfig, lbc_layer, lbc_flags),
-        examples_file=examples_file,
+        examples_file=None if examples_file is None else examples_file.resolve(),
     )
     entry = asyncio.run(run_lbc_job(job))
-    from .score import rewards_table
+    from .tables import rewards_table, table_notes
 
-    out.print(rewards_table(RunDir(out_dir).rewards()))
+    rewards = RunDir(out_dir).rewards()
+    out.print(rewards_table(rewards))
+    for note in table_notes(rewards):
+        out.print(note, highlight=False)
     usage = entry["usage"]["total"]
     console.print(
         f"rated {entry['scored']}, unscored {entry['unscored']}, already done "
@@ -337,8 +395,12 @@ def report_cmd(
     input: Annotated[MaybePath, typer.Option("--input", help="Examples (default: run's).")] = None,
     responses: Annotated[MaybePath, typer.Option("--responses", help="Responses file.")] = None,
     max_examples: Annotated[int, typer.Option("--max-examples", help="Prompts in detail.")] = 50,
+    samples: Samples = DEFAULT_SUBSET_SAMPLES,
+    seed: Seed = DEFAULT_SUBSET_SEED,
 ) -> None:
     """Write one self-contained HTML report about a run (no scripts, works offline)."""
+    from ..evaluation.metrics import BootstrapConfig
+    from ..evaluation.ranking import SubsetConfig
     from ..evaluation.report import ReportConfig, write_report
 
     config = ReportConfig(
@@ -348,6 +410,9 @@ def report_cmd(
         input=input,
         responses=responses,
         max_examples=max_examples,
+        subsets=SubsetConfig(
+            samples=samples, seed=seed, bootstrap=BootstrapConfig(seed=seed)
+        ),
     )
     path = write_report(config, out_file)
     console.print(f"report: {path}")

@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import typer
-from rich.table import Table
 
 from ..config import ScoreConfig, build_config, load_yaml
 from ..errors import ConfigError
 from ..runtime.rundir import RunDir
 from ..types import Reward
 from .app import app, console, flag_layer, out
+from .tables import results_table, rewards_table, table_notes
 
 if TYPE_CHECKING:
     from ..runtime.job import JobOutcome
@@ -64,48 +64,36 @@ def score(
     if engine not in ("local", "ray"):
         raise ConfigError(f"--engine must be 'local' or 'ray', not {engine!r}")
     kind: Literal["local", "ray"] = "ray" if engine == "ray" else "local"
-    job = ScoreJob(input, responses, judge, method, cfg, out_dir, dry_run, kind, ray_address)
+    # Absolute input paths: config.yaml records them, and `pairs`, `report` and resume read
+    # them back from any working directory.
+    inputs = (input.resolve(), responses.resolve())
+    job = ScoreJob(*inputs, judge, method, cfg, out_dir, dry_run, kind, ray_address)
     outcome = run_job_sync(job)
     if dry_run:
         _print_dry_run(outcome)
         return
     assert out_dir is not None
     _print_results(RunDir(out_dir), outcome, out_dir)
+    _print_breakdown_hint(out_dir)
     if not outcome.complete:
         raise typer.Exit(EXIT_PARTIAL)
 
 
-def _fmt(value: float | None) -> str:
-    return "—" if value is None else f"{value:.2f}"
+def _print_table(rewards: list[Reward], judge_spec: str) -> None:
+    """The rewards table and the lines that explain it."""
+    out.print(rewards_table(rewards))
+    for note in table_notes(rewards, judge_spec):
+        out.print(note, highlight=False)
 
 
-def rewards_table(rewards: list[Reward]) -> Table:
-    """One row per candidate: dimension scores and total, best and worst of each prompt marked."""
-    dims: list[str] = []
-    for reward in rewards:
-        dims += [d for d in reward.dimensions if d not in dims]
-    table = Table("example", "candidate", *dims, "total", "status", "")
-    by_example: dict[str, list[Reward]] = {}
-    for reward in rewards:
-        by_example.setdefault(reward.example_id, []).append(reward)
-    for example_id, group in by_example.items():
-        picks = [r for r in group if r.selectable and r.total is not None]
-        best = max(picks, key=lambda r: r.total or 0.0) if len(picks) > 1 else None
-        worst = min(picks, key=lambda r: r.total or 0.0) if len(picks) > 1 else None
-        for r in group:
-            mark = ""
-            if best is not None and worst is not None and best.total != worst.total:
-                mark = "best" if r is best else "worst" if r is worst else ""
-            cells = [_fmt(r.dimensions[d].score) if d in r.dimensions else "" for d in dims]
-            status = r.status if r.status == "scored" else f"unscored ({(r.reason or '')[:40]})"
-            table.add_row(example_id, r.candidate_id, *cells, _fmt(r.total), status, mark)
-    return table
+def _print_breakdown_hint(out_dir: Path) -> None:
+    console.print(f"one candidate in detail: longjudge show {out_dir} [--candidate ID]")
 
 
 def _print_results(rundir: RunDir, outcome: JobOutcome, out_dir: Path) -> None:
     from ..runtime.fingerprint import describe_counts
 
-    out.print(rewards_table(rundir.rewards()))
+    _print_table(rundir.rewards(), str(rundir.read_config().get("judge_spec") or ""))
     result = outcome.result
     total = outcome.usage["total"]
     done = f"already done {result.skipped}"
@@ -155,7 +143,7 @@ def _state_line(outcome: JobOutcome) -> str:
 
 
 def _print_dry_run(outcome: JobOutcome) -> None:
-    table = Table("step", "judge calls", "prompt tokens (est.)", "completion tokens (est.)")
+    table = results_table("step", "calls", "tokens in", "tokens out")
     for step, usage in outcome.usage["steps"].items():
         table.add_row(
             step,
@@ -172,6 +160,7 @@ def _print_dry_run(outcome: JobOutcome) -> None:
     )
     out.print(table)
     console.print(
-        "dry run: no judge was called; cached requests count as free, and completion tokens "
-        "and statement counts are placeholders (characters / 4 of schema-valid fillers)."
+        "dry run: no judge was called; tokens are estimates: cached requests count as free, "
+        "and tokens out and statement counts are placeholders (characters / 4 of "
+        "schema-valid fillers)."
     )

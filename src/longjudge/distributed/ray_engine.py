@@ -21,16 +21,18 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..config import ScoreConfig
+from ..config import RunConfig, ScoreConfig
 from ..errors import ConfigError, MissingDependencyError
 from ..runtime.cache import default_cache_path
 from ..runtime.fingerprint import Setup, plan_resume
-from ..runtime.rundir import RunDir
+from ..runtime.progress import Progress
+from ..runtime.rundir import REWARDS, RunDir
 from ..runtime.runner import Group, RunResult
 from ..runtime.usage import UsageTracker
 from ..types import Candidate, Example, Reward
@@ -144,13 +146,45 @@ def connect(address: str | None) -> bool:
     ray = _import_ray()
     if ray.is_initialized():
         return False
-    if address:
-        ray.init(address=address, log_to_driver=False)
-    elif os.environ.get("RAY_ADDRESS"):
-        ray.init(log_to_driver=False)  # Ray reads $RAY_ADDRESS itself
-    else:
-        ray.init(num_cpus=os.cpu_count() or 2, include_dashboard=False, log_to_driver=False)
+    try:
+        if address:
+            ray.init(address=address, log_to_driver=False)
+        elif os.environ.get("RAY_ADDRESS"):
+            ray.init(log_to_driver=False)  # Ray reads $RAY_ADDRESS itself
+        else:
+            ray.init(num_cpus=os.cpu_count() or 2, include_dashboard=False, log_to_driver=False)
+    except (OSError, RuntimeError, ValueError) as exc:  # ConnectionError, TimeoutError ...
+        raise ConfigError(start_failure(address, exc)) from exc
     return True
+
+
+def start_failure(address: str | None, exc: BaseException) -> str:
+    """One line saying why the Ray engine could not start, in longjudge's own flags."""
+    why = str(exc).strip().split(". ")[0].splitlines()[0].rstrip(".") if str(exc).strip() else ""
+    why = why or type(exc).__name__
+    if address:
+        return (
+            f"--engine ray: no Ray cluster could be joined at --ray-address {address} ({why}); "
+            "start one (`ray start --head`) or leave --ray-address out to start a local one"
+        )
+    if os.environ.get("RAY_ADDRESS"):
+        return (
+            f"--engine ray: no Ray cluster could be joined at $RAY_ADDRESS "
+            f"{os.environ['RAY_ADDRESS']} ({why}); unset it to start a local one, or pass "
+            "--ray-address"
+        )
+    return f"--engine ray: a local Ray instance could not be started ({why}); use --engine local"
+
+
+def worker_error(exc: BaseException) -> str:
+    """The last ``SomeError: message`` line of a Ray error's text (the worker's own
+    exception), without its module path; else the error's first line."""
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    for line in reversed(lines):
+        match = re.match(r"^(?:[\w.]+\.)?(\w*(?:Error|Exception)): (.+)$", line)
+        if match:
+            return f"{match.group(1)}: {match.group(2)}"
+    return lines[0] if lines else type(exc).__name__
 
 
 def _worker_config(config: ScoreConfig, share: int) -> dict[str, Any]:
@@ -225,6 +259,30 @@ def run_ray_job(job: ScoreJob, options: RayOptions | None = None) -> JobOutcome:
     )
 
 
+def _shard_lines(rundir: RunDir) -> int:
+    """Reward lines the workers have written into their shard directories so far."""
+    total = 0
+    for path in (rundir.path / SHARDS).glob(f"*/{REWARDS}"):
+        try:
+            with path.open("rb") as handle:
+                total += sum(1 for _ in handle)
+        except OSError:  # a shard being merged or removed
+            continue
+    return total
+
+
+def _wait_with_progress(
+    ray: Any, refs: list[Any], rundir: RunDir, total: int, config: RunConfig
+) -> None:
+    """Wait for every shard, counting the rewards the workers append as they go."""
+    start = _shard_lines(rundir)
+    with Progress(total, enabled=config.progress, label="scoring (ray)") as progress:
+        pending = list(refs)
+        while pending:
+            _, pending = ray.wait(pending, num_returns=len(pending), timeout=1.0)
+            progress.update(min(total, _shard_lines(rundir) - start))
+
+
 def _dispatch(
     job: ScoreJob,
     options: RayOptions,
@@ -249,13 +307,19 @@ def _dispatch(
             out = (rundir.path / SHARDS / str(k)).resolve()
             config = _worker_config(job.config, share)
             actors.append(remote.remote(job.judge, job.method, config, str(out)))
-        remote_setup = ray.get(actors[0].setup.remote())
+        try:
+            remote_setup = ray.get(actors[0].setup.remote())
+        except ray.exceptions.RayError as exc:
+            raise ConfigError(
+                f"--engine ray: the workers could not start: {worker_error(exc)}"
+            ) from exc
         if remote_setup != setup.to_dict():  # e.g. another longjudge version on the cluster
             raise ConfigError(
                 f"the Ray workers' setup fingerprint {remote_setup} differs from the driver's "
                 f"{setup.to_dict()}: install the same longjudge and data on every node"
             )
         refs = [actor.run.remote(_dump(shard)) for actor, shard in zip(actors, shards)]
+        _wait_with_progress(ray, refs, rundir, sum(len(c) for _, c in todo), job.config.run)
         rewards: list[Reward] = []
         errors: list[dict[str, Any]] = []
         stats: dict[str, Any] = {}

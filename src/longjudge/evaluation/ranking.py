@@ -27,15 +27,38 @@ from ..types import Reward
 from .agreement import Key, total_view
 from .metrics import BootstrapConfig, bootstrap_mean_ci, kendall_tau_b, mean
 
+#: Random subsets per prompt and N, everywhere by default (``eval ranking``, ``eval
+#: best-of-n`` and the report), so that one run shows the same figures in all of them.
+DEFAULT_SUBSET_SAMPLES = 100
+#: Seed of the subset draws, everywhere by default.
+DEFAULT_SUBSET_SEED = 0
+
 
 class SubsetConfig(StrictModel):
-    """How subsets of a prompt's candidates are drawn."""
+    """How subsets of a prompt's candidates are drawn (the Kendall tau and Best-of-N curves of
+    the CLI and of the report use the same defaults)."""
 
-    samples: int = Field(100, ge=1, description="Subsets per prompt and N (all, when fewer).")
-    seed: int = Field(0, description="Seed of the subset draws.")
+    samples: int = Field(
+        DEFAULT_SUBSET_SAMPLES, ge=1, description="Subsets per prompt and N (all, when fewer)."
+    )
+    seed: int = Field(DEFAULT_SUBSET_SEED, description="Seed of the subset draws.")
     bootstrap: BootstrapConfig = Field(
         default_factory=BootstrapConfig, description="Confidence intervals (prompts resampled)."
     )
+
+    def describe(self) -> str:
+        """One sentence that states the setting, printed beside every curve."""
+        boot = self.bootstrap
+        ci = (
+            f"{boot.confidence:.0%} CI from {boot.resamples} bootstrap resamples of prompts "
+            f"(seed {boot.seed})"
+            if boot.resamples
+            else "no CI"
+        )
+        return (
+            f"up to {self.samples} random subsets per prompt and N (all of them when there are "
+            f"fewer), seed {self.seed}; {ci}"
+        )
 
 
 def draw_subsets(
@@ -138,6 +161,8 @@ def ranking_curve(
 
 
 __all__ = [
+    "DEFAULT_SUBSET_SAMPLES",
+    "DEFAULT_SUBSET_SEED",
     "RankingCurve",
     "SubsetConfig",
     "TauPoint",

@@ -39,6 +39,7 @@ from ..config import JudgeConfig, RetryConfig, StrictModel
 from ..errors import ConfigError, JudgeError
 from ..judges.base import JudgeRequest, Message
 from ..runtime.client import JudgeClient
+from ..runtime.progress import Progress
 from ..types import Candidate, Example
 
 #: The user turn a policy sees: the long context, a blank line, then the query.
@@ -179,6 +180,7 @@ class Sampler:
         self.policy = policy
         #: None until a multi-choice answer shows whether the server honours ``n``.
         self.n_supported: bool | None = None
+        self.progress: Progress | None = None
 
     def _meta(self, seed: int | None, finish_reason: str | None, model: str) -> dict[str, Any]:
         cfg = self.config
@@ -230,6 +232,8 @@ class Sampler:
                     )
                 )
                 result.written += 1
+                if self.progress is not None:
+                    self.progress.advance()
             missing = missing[len(texts) :]
 
     async def run(self, examples: Sequence[Example], sink: CandidateFile) -> SampleResult:
@@ -245,7 +249,14 @@ class Sampler:
                 except JudgeError as exc:  # retries are spent: the rest resumes on a re-run
                     result.failures.append({"example_id": example.id, "reason": str(exc)})
 
-        await asyncio.gather(*(one(e) for e in examples))
+        n = self.config.n
+        todo = sum(
+            1 for e in examples for k in range(n) if candidate_id(e.id, k) not in sink.ids
+        )
+        with Progress(todo, self.client.usage, label="sampling") as progress:
+            self.progress = progress
+            await asyncio.gather(*(one(e) for e in examples))
+        self.progress = None
         result.n_supported = self.n_supported
         result.usage = self.client.usage.to_dict()
         result.seconds = time.monotonic() - started

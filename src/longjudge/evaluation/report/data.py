@@ -44,14 +44,20 @@ class ReportConfig(StrictModel):
     agreement: AgreementConfig = Field(
         default_factory=AgreementConfig, description="Agreement with the human preferences."
     )
-    ranking: SubsetConfig = Field(
-        default_factory=lambda: SubsetConfig(samples=50),
-        description="Kendall tau curve against the gold run.",
+    subsets: SubsetConfig = Field(
+        default_factory=SubsetConfig,
+        description="Random subsets (count, seed, bootstrap) of the Kendall tau and Best-of-N "
+        "sections; the defaults are those of `eval ranking` and `eval best-of-n`, so the "
+        "figures match theirs.",
     )
-    best_of_n: BestOfNConfig = Field(
-        default_factory=lambda: BestOfNConfig(samples=50),
-        description="Best-of-N curves against the gold run.",
+    bon_ns: list[int] | None = Field(
+        None, description="The N values of the Best-of-N section; default 2, 4, 8, ..."
     )
+
+    @property
+    def best_of_n(self) -> BestOfNConfig:
+        """The Best-of-N setting: :attr:`subsets` with :attr:`bon_ns`."""
+        return BestOfNConfig(**self.subsets.model_dump(), ns=self.bon_ns)
 
 
 @dataclass

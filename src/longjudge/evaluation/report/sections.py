@@ -222,7 +222,7 @@ def _gold_label(data: ReportData) -> str:
 
 def ranking_section(data: ReportData, config: ReportConfig) -> str:
     assert data.gold is not None
-    curve: RankingCurve = ranking_curve(data.rewards, data.gold, config.ranking, data.name)
+    curve: RankingCurve = ranking_curve(data.rewards, data.gold, config.subsets, data.name)
     gold = _gold_label(data)
     if not curve.points:
         return card(
@@ -237,7 +237,8 @@ def ranking_section(data: ReportData, config: ReportConfig) -> str:
     inner = plot(
         plots.tau_curves([curve], gold),
         f"Mean Kendall τ-b between this run's and {gold}'s rankings of random "
-        f"subsets of N candidates per prompt (band: 95% bootstrap CI over prompts).",
+        f"subsets of N candidates per prompt (band: the CI over prompts); "
+        f"{config.subsets.describe()}.",
     )
     inner += table(
         ["N", "mean τ", "95% CI", "prompts", "subsets", "undefined"], rows, numeric=[0, 1, 3, 4, 5]
@@ -273,7 +274,8 @@ def bon_section(data: ReportData, config: ReportConfig) -> str:
     inner = plot(
         plots.bon_curves(curves, gold),
         f"Mean {gold} score of the candidate picked as best (left) and as worst "
-        f"(right) among N; oracle = {gold}'s own picks, random = a random candidate.",
+        f"(right) among N; oracle = {gold}'s own picks, random = a random candidate; "
+        f"{config.subsets.describe()}.",
     )
     inner += table(
         ["scorer", "N", "best", "worst", "prompts", "no pick"], rows, numeric=[1, 2, 3, 4, 5]

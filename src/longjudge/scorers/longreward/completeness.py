@@ -15,8 +15,10 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
+from ...errors import ParseError
 from ...prompts.base import data_block
 from ...types import Candidate, DimensionScore, Example
+from .outputs import CoverageOut, coverage_schema
 from .steps import StepContext, StepFailed, answer_block, question_block
 
 NAME = "completeness"
@@ -92,12 +94,27 @@ async def score_completeness(
         "key_points": data_block("KEY POINTS", listing),
         "answer": answer_block(candidate.text),
     }
+    count = len(key_points.points)
+
+    def in_range(out: CoverageOut) -> None:
+        wrong = sorted({n for n in out.covered if not 1 <= n <= count})
+        if wrong:
+            raise ParseError("covered_out_of_range", f"key points are 1-{count}, got {wrong}")
+
     try:
-        out = await ctx.ask(f"{NAME}.coverage", ctx.prompts.coverage, values)
+        out = await ctx.ask(
+            f"{NAME}.coverage",
+            ctx.prompts.coverage,
+            values,
+            validate=in_range,
+            schema=coverage_schema(count, ctx.config.analysis_chars),
+        )
     except StepFailed as exc:
         return DimensionScore.unscored(
             NAME, exc.reason, details=details, usage=ctx.usage.total(), prompt_hashes=ctx.hashes
         )
+    # The numbers (1-based) of the key points the judge says the answer covers.
+    details["covered"] = sorted(set(out.covered))
     return DimensionScore.scored(
         NAME,
         float(out.score),

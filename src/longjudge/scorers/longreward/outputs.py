@@ -81,7 +81,24 @@ class KeyPointsOut(_Out):
 
 class CoverageOut(_Out):
     analysis: str
+    covered: list[int] = Field(
+        default_factory=list, description="Numbers of the key points the answer covers."
+    )
     score: Score
+
+
+def coverage_schema(points: int, analysis_chars: int) -> dict[str, object]:
+    """The JSON schema of a coverage grade over ``points`` numbered key points: ``covered``
+    may only hold the numbers 1..points (an enum, which grammars enforce)."""
+    schema = CoverageOut.model_json_schema()
+    schema["properties"]["analysis"]["maxLength"] = analysis_chars
+    covered = schema["properties"]["covered"]
+    covered.pop("default", None)
+    covered["items"] = {"enum": list(range(1, points + 1)), "type": "integer"}
+    covered["maxItems"] = points
+    covered["minItems"] = 0
+    schema["required"] = ["analysis", "covered", "score"]
+    return schema
 
 
 __all__ = [
@@ -93,4 +110,5 @@ __all__ = [
     "StatementsOut",
     "SupportOut",
     "batch_schema",
+    "coverage_schema",
 ]

@@ -19,6 +19,7 @@ from ...prompts.base import Language, detect_language
 from ...retrieval import EvidenceIndex
 from ...retrieval.base import Retriever
 from ...runtime.client import JudgeClient
+from ...runtime.usage import UsageTracker
 from ...text import get_tokenizer, token_windows
 from ...types import Candidate, DimensionScore, Example, Reward, Usage
 from ..base import Scorer, hash_prompts
@@ -130,17 +131,22 @@ class LongReward(Scorer):
         assert isinstance(prepared, Prepared)
         lang = prepared.language
 
+        steps = UsageTracker()  # this candidate's own judge usage, per step
+
         async def run(name: str) -> DimensionScore:
             ctx = self._context(lang)
-            if name == "faithfulness":
-                assert prepared.index is not None
-                return await score_faithfulness(ctx, example, candidate, prepared.index)
-            if name == "completeness":
-                assert prepared.key_points is not None
-                return await score_completeness(
-                    ctx, example, candidate, await asyncio.shield(prepared.key_points)
-                )
-            return await score_direct(ctx, name, example, candidate)
+            try:
+                if name == "faithfulness":
+                    assert prepared.index is not None
+                    return await score_faithfulness(ctx, example, candidate, prepared.index)
+                if name == "completeness":
+                    assert prepared.key_points is not None
+                    return await score_completeness(
+                        ctx, example, candidate, await asyncio.shield(prepared.key_points)
+                    )
+                return await score_direct(ctx, name, example, candidate)
+            finally:
+                steps.merge(ctx.usage)
 
         results = await asyncio.gather(*(run(d) for d in self.config.dimensions))
         dimensions = {d.name: d for d in results}
@@ -154,6 +160,9 @@ class LongReward(Scorer):
         meta: dict[str, Any] = {
             "weights": {d: self.config.weights[d] for d in self.config.dimensions},
             "language": lang,
+            # Per-prompt steps shared by all candidates (completeness.extract) are not here:
+            # they are counted once, in the run's summary.
+            "usage_steps": {k: v.model_dump() for k, v in sorted(steps.steps.items())},
         }
         dropped = [d.name for d in results if d.status == "unscored"]
         if total is not None and dropped:

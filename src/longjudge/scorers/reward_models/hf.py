@@ -33,6 +33,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from ...errors import ConfigError, MissingDependencyError
@@ -48,6 +49,7 @@ class HFRewardModel(RewardModel):
 
     def __init__(self, target: str, config: S2LConfig | None = None) -> None:
         super().__init__(target)
+        _check_local_path(target)
         try:
             import torch
             import transformers
@@ -65,7 +67,7 @@ class HFRewardModel(RewardModel):
                 target, trust_remote_code=remote, dtype=self.dtype
             )
         except (OSError, ValueError, KeyError) as exc:
-            hint = "" if remote else " (a model with its own code needs trust_remote_code: true)"
+            hint = _hint(target, remote)
             raise ConfigError(f"cannot load reward model {target!r}: {exc}{hint}") from exc
         if self.config.chat_template:
             self.tokenizer.chat_template = self.config.chat_template
@@ -280,6 +282,29 @@ def _pad_id(model: Any, tokenizer: Any) -> int:
         pad = pad[0]
     model.config.pad_token_id = int(pad)
     return int(pad)
+
+
+def _looks_local(target: str) -> bool:
+    """Whether ``target`` can only be a path: a Hugging Face id is ``name`` or ``org/name``."""
+    return target.startswith((".", "/", "~", "\\")) or target.count("/") > 1 or ":" in target
+
+
+def _check_local_path(target: str) -> None:
+    """A ConfigError naming the path when ``target`` is a path that does not exist."""
+    path = Path(target).expanduser()
+    if _looks_local(target) and not path.exists():
+        raise ConfigError(
+            f"reward model path {target} does not exist (looked for {path.resolve()})"
+        )
+
+
+def _hint(target: str, remote: bool) -> str:
+    if not Path(target).expanduser().is_dir():
+        return (
+            f" (no local directory {target} exists, and it is not a model in the Hugging Face "
+            "cache: give the path of a downloaded model)"
+        )
+    return "" if remote else " (a model with its own code needs trust_remote_code: true)"
 
 
 @register_reward_model(
