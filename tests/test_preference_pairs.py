@@ -226,3 +226,36 @@ def test_load_run_follows_the_recorded_inputs(tmp_path: Path, monkeypatch: pytes
     with pytest.raises(InputError, match="gone.jsonl"):
         load_run("run")
     assert load_run("run", examples="ex.jsonl").examples["e1"].query == "Q?"
+
+
+def test_rewards_of_changed_texts_are_left_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                               ) -> None:
+    from typer.testing import CliRunner
+
+    from longjudge.cli import app
+    from longjudge.runtime.fingerprint import Setup
+
+    monkeypatch.chdir(tmp_path)
+    example = Example(id="e1", context="C", query="Q?")
+    texts = {"e1-0": "A", "e1-1": "B"}
+    Path("ex.jsonl").write_text(json.dumps({"idx": "e1", "context": "C", "query": "Q?"}) + "\n")
+    setup = Setup.of({"method": "longreward"}, {"backend": "mock"}, {"p": "1"})
+    run = RunDir("run")
+    run.write_config({"input": "ex.jsonl", "responses": "resp.jsonl"})
+    for cid, total in (("e1-0", 8.0), ("e1-1", 2.0)):
+        candidate = Candidate(id=cid, example_id="e1", text=texts[cid])
+        reward = lr(cid, total, "e1").model_copy(
+            update={"fingerprint": setup.fingerprint(example, candidate)})
+        run.append_reward(reward)
+    rows = [{"idx": cid, "answer": text} for cid, text in texts.items()]
+    Path("resp.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert load_run("run").stale == [] and len(load_run("run").rewards) == 2
+
+    rows[0]["answer"] = "A, edited after scoring"  # the pair would train on a text never judged
+    Path("resp.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    data = load_run("run")
+    assert data.stale == [("e1", "e1-0")] and [r.candidate_id for r in data.rewards] == ["e1-1"]
+    result = CliRunner().invoke(app, ["pairs", "run", "--out", "pairs.jsonl"])
+    assert result.exit_code == 0, result.output
+    assert "1 reward(s) left out" in result.output and "e1/e1-0" in result.output
+    assert "0 pairs from 1 prompts" in result.output

@@ -15,7 +15,7 @@ from ..io import ExampleFields, RecordError, read_examples, write_records
 from ..preference.best_of_n import best_of_n
 from ..preference.dataset import trl_rows, write_pairs
 from ..preference.pairs import PairConfig, make_pairs
-from ..preference.run_inputs import load_run
+from ..preference.run_inputs import RunData, load_run
 from ..preference.sampling import SampleConfig, sample_file
 from .app import app, console, flag_layer, out
 
@@ -29,6 +29,16 @@ def _report_input_errors(errors: list[RecordError]) -> None:
     console.print(f"[yellow]{len(errors)} input record(s) skipped[/yellow], e.g.:")
     for error in errors[:5]:
         console.print(f"  {error.source}:{error.line} {error.id or ''} {error.reason}")
+
+
+def _report_stale(data: RunData) -> None:
+    if not data.stale:
+        return
+    shown = ", ".join(f"{e}/{c}" for e, c in data.stale[:5])
+    console.print(
+        f"[yellow]{len(data.stale)} reward(s) left out[/yellow]: their example or response text "
+        f"changed since they were scored (e.g. {shown}); run longjudge score again to rescore them"
+    )
 
 
 @app.command("sample")
@@ -103,6 +113,7 @@ def pairs(
     cfg = build_config(PairConfig, load_yaml(config) if config else None, flags)
     data = load_run(run_dir, examples, responses)
     _report_input_errors(data.errors)
+    _report_stale(data)
     result = make_pairs(data, cfg)
     write_pairs(out_path, trl_rows(result.pairs, data.examples, cfg))
     summary = result.summary
@@ -127,6 +138,7 @@ def best_of_n_command(
     """Write the top selectable candidate of every prompt, under any scorer."""
     data = load_run(run_dir, examples, responses)
     _report_input_errors(data.errors)
+    _report_stale(data)
     result = best_of_n(data)
     write_records(out_path, result.rows)
     _print_reasons("prompts without a pick", result.summary["no_pick"])

@@ -15,6 +15,7 @@ from typing import Any
 from ..config import build_config
 from ..errors import InputError
 from ..io import CandidateFields, ExampleFields, RecordError, read_candidates, read_examples
+from ..runtime.fingerprint import example_digest, text_digest
 from ..runtime.rundir import REWARDS, RunDir
 from ..types import Candidate, Example, Reward
 
@@ -27,6 +28,9 @@ class RunData:
     examples: dict[str, Example] = field(default_factory=dict)
     candidates: dict[tuple[str, str], Candidate] = field(default_factory=dict)
     errors: list[RecordError] = field(default_factory=list)
+    #: (example id, candidate id) of rewards left out because the example or the candidate's
+    #: text in the input files is no longer the one they scored (their fingerprint differs).
+    stale: list[tuple[str, str]] = field(default_factory=list)
 
     def by_example(self) -> dict[str, list[Reward]]:
         """Rewards grouped by example id, in first-written order."""
@@ -74,11 +78,33 @@ def load_run(
     candidate_fields = build_config(CandidateFields, config.get("candidate_fields") or None)
     read_ex = read_examples(_input_path(examples, config, "input", run), example_fields)
     read_ca = read_candidates(_input_path(responses, config, "responses", run), candidate_fields)
-    return RunData(
-        rewards=rundir.rewards(),
+    data = RunData(
+        rewards=[],
         examples={e.id: e for e in read_ex.records},
         candidates={(c.example_id, c.id): c for c in read_ca.records},
         errors=[*read_ex.errors, *read_ca.errors],
+    )
+    for reward in rundir.rewards():
+        if _matches_inputs(reward, data):
+            data.rewards.append(reward)
+        else:
+            data.stale.append((reward.example_id, reward.candidate_id))
+    return data
+
+
+def _matches_inputs(reward: Reward, data: RunData) -> bool:
+    """Whether ``reward`` scored the example and text the input files hold now.
+
+    A reward with no fingerprint (an older run) or whose candidate is missing from the files is
+    kept: pair selection reports the missing text itself.
+    """
+    stored = reward.fingerprint
+    candidate = data.candidates.get((reward.example_id, reward.candidate_id))
+    example = data.examples.get(reward.example_id)
+    if stored is None or candidate is None or example is None:
+        return True
+    return stored.candidate == text_digest(candidate.text) and stored.example == example_digest(
+        example
     )
 
 
