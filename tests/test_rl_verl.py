@@ -51,7 +51,9 @@ def module() -> Iterator[ModuleType]:
     del sys.modules["custom_module"]
 
 
-def verl_function(module: ModuleType, name: str, reward_kwargs: dict[str, Any]) -> Callable[..., Any]:
+def verl_function(
+    module: ModuleType, name: str, reward_kwargs: dict[str, Any]
+) -> Callable[..., Any]:
     """verl's wrapper: the config's reward_kwargs are merged into each call."""
 
     def call_with_kwargs(raw: Callable[..., Any], extra: dict[str, Any], *args: Any,
@@ -70,12 +72,15 @@ def info(i: int) -> dict[str, Any]:
     return {"context": context(i), "query": question(i), "index": i}
 
 
-def test_per_sample_calls_share_per_prompt_work(judge: FakeJudgeServer, module: ModuleType) -> None:
+def test_per_sample_calls_share_per_prompt_work(
+    judge: FakeJudgeServer, module: ModuleType
+) -> None:
     compute_score = verl_function(module, "compute_score", kwargs_for(judge))
     mark = len(judge.requests)
     results = [
-        compute_score(data_source="longbench", solution_str=a, ground_truth=None, extra_info=info(7))
-        for a in ANSWERS
+        compute_score(data_source="longbench", solution_str=answer, ground_truth=None,
+                      extra_info=info(7))
+        for answer in ANSWERS
     ]
     for result in results:
         assert set(result) == {"score", "scored", *DIMENSIONS}

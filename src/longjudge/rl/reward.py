@@ -95,7 +95,9 @@ class LongJudgeReward:
 
     # -- scoring -------------------------------------------------------------------------------
 
-    def score(self, items: Sequence[RewardInput | None], reasons: Sequence[str] = ()) -> list[Reward]:
+    def score(
+        self, items: Sequence[RewardInput | None], reasons: Sequence[str] = ()
+    ) -> list[Reward]:
         """Full rewards for ``items``, in order (a ``None`` item is unscored with
         ``reasons[i]``). Blocks; runs on the private event loop."""
         return self._loop.run(self._score(list(items), list(reasons)))
@@ -107,10 +109,10 @@ class LongJudgeReward:
         return await self._loop.run_async(self._score(list(items), list(reasons)))
 
     async def _score(self, items: list[RewardInput | None], reasons: list[str]) -> list[Reward]:
-        usable = [i for i, item in enumerate(items) if item is not None]
-        scored = await self.scoring.score([items[i] for i in usable]) if usable else []
+        usable = [(i, item) for i, item in enumerate(items) if item is not None]
+        scored = await self.scoring.score([item for _, item in usable]) if usable else []
         out: list[Reward] = []
-        by_position = dict(zip(usable, scored))
+        by_position = dict(zip((i for i, _ in usable), scored))
         for index, item in enumerate(items):
             if item is None:
                 reason = reasons[index] if index < len(reasons) and reasons[index] else (

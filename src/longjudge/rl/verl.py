@@ -5,7 +5,8 @@ verl loads this file by path (``custom_reward_function.path``) and calls the fun
 added to its own (so only absolute imports here)::
 
     custom_reward_function:
-      path: /…/site-packages/longjudge/rl/verl.py   # python -c "import longjudge.rl.verl as m; print(m.__file__)"
+      # the file's path: python -c "import longjudge.rl.verl as m; print(m.__file__)"
+      path: /…/site-packages/longjudge/rl/verl.py
       name: compute_score            # per-sample reward managers (naive, prime, dapo)
       # name: compute_score_batch    # with the batch reward manager: a prompt's samples together
       reward_kwargs:
