@@ -198,3 +198,29 @@ def test_values_are_finite_floats_or_none(judge: FakeJudgeServer) -> None:
     with LongJudgeReward(judge="openai/fake-judge", config=score_config(judge)) as reward:
         values = reward(prompts=prompts, completions=completions, **columns)
     assert all(v is None or (math.isfinite(v) and 0 <= v <= 10) for v in values)
+
+
+@pytest.mark.parametrize(("policy", "expected"), [("keep", 0.6), ("none", None), (-1.0, -1.0)])
+def test_outside_trust_region_policy(policy: Any, expected: float | None) -> None:
+    from longjudge.types import Reward
+
+    inside = Reward(example_id="e", candidate_id="0", method="s2l", status="scored", total=6.0)
+    outside = inside.model_copy(update={"excluded": "outside_trust_region: contradicts"})
+    config = {"cache": {"enabled": False}, "s2l": {"rm": "http/http://127.0.0.1:9/score"}}
+    with LongJudgeReward("s2l", "openai/unused", config=config, scale=0.1,
+                         outside_trust_region=policy) as reward:
+        assert reward.values([inside, outside]) == pytest.approx([0.6, expected])
+        assert reward.record([inside, outside])["excluded"] == 1.0
+
+
+def test_import_is_light() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, longjudge.rl, longjudge.rl.verl; "
+        "print(','.join(m for m in ('torch','transformers','trl','ray','datasets','verl',"
+        "'sentence_transformers','llama_cpp') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""

@@ -59,6 +59,13 @@ class RewardOptions(StrictModel):
         description="The function's __name__ (TRL's log prefix: rewards/<name>/mean); "
         "default 'longjudge_<method>'.",
     )
+    outside_trust_region: float | Literal["keep", "none"] = Field(
+        "keep",
+        description="S2L-RM: what a completion gets that the verifier finds contradicting the "
+        "reference (Reward.excluded): 'keep' its reward-model score (counted as 'excluded' in "
+        "the logs), 'none' (no reward: TRL gives it no advantage), or a number on the "
+        "trainer's scale (a penalty, e.g. the lowest reward you expect).",
+    )
     prepared_cache_size: int = Field(
         32,
         ge=0,

@@ -123,8 +123,17 @@ class LongJudgeReward:
         return out
 
     def values(self, rewards: Sequence[Reward]) -> list[float | None]:
-        """The numbers a trainer gets: ``scale`` × total, or None when unscored."""
-        return [r.total * self.options.scale if r.total is not None else None for r in rewards]
+        """The numbers a trainer gets: ``scale`` × total, or None when unscored; an S2L-RM
+        completion outside the trust region as ``outside_trust_region`` says."""
+        return [self.value(r) for r in rewards]
+
+    def value(self, reward: Reward) -> float | None:
+        if reward.total is None:
+            return None
+        policy = self.options.outside_trust_region
+        if reward.excluded is not None and policy != "keep":
+            return None if policy == "none" else float(policy)
+        return reward.total * self.options.scale
 
     def __call__(
         self,

@@ -80,13 +80,13 @@ def _item(
     return RewardInput(context, query, solution_str, reference), ""
 
 
-def _result(reward: Reward, method: str, scale: float, unscored_value: float) -> dict[str, float]:
-    scored = reward.total is not None
+def _result(reward: Reward, rl: LongJudgeReward, unscored_value: float) -> dict[str, float]:
+    value = rl.value(reward)
     out = {
-        "score": reward.total * scale if reward.total is not None else unscored_value,
-        "scored": 1.0 if scored else 0.0,
+        "score": value if value is not None else unscored_value,
+        "scored": 1.0 if value is not None else 0.0,
     }
-    for name in METHOD_DIMENSIONS.get(method, ()):
+    for name in METHOD_DIMENSIONS.get(rl.method, ()):
         dim = reward.dimensions.get(name)
         out[name] = dim.score if dim is not None and dim.score is not None else math.nan
     return out
@@ -106,8 +106,7 @@ def compute_score_batch(
     infos = list(extra_infos) if extra_infos is not None else [None] * len(solution_strs)
     pairs = [_item(reward, s, g, e) for s, g, e in zip(solution_strs, ground_truths, infos)]
     rewards = reward.score_and_record([p[0] for p in pairs], [p[1] for p in pairs])
-    scale = reward.options.scale
-    return [_result(r, reward.method, scale, unscored_value) for r in rewards]
+    return [_result(r, reward, unscored_value) for r in rewards]
 
 
 def compute_score(
