@@ -185,6 +185,8 @@ def test_configuration_errors_are_loud(judge: FakeJudgeServer) -> None:
         LongJudgeReward()
     with pytest.raises(ConfigError, match="exactly one of judge"):
         LongJudgeReward(judge="openai/x", server="http://127.0.0.1:1")
+    with pytest.raises(ConfigError, match="base_url is the judge's"):
+        LongJudgeReward(server="http://127.0.0.1:1", base_url="http://127.0.0.1:2/v1")
     with pytest.raises(ConfigError, match="unknown_option"):
         LongJudgeReward(judge="openai/x", unknown_option=1)
     with LongJudgeReward(judge="openai/fake-judge", config=score_config(judge),
@@ -224,3 +226,15 @@ def test_import_is_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_prepared_work_from_a_failed_group_is_not_kept() -> None:
+    config = FakeJudgeConfig(fault_rate=1.0, fault_mix={"server_error": 1.0})
+    columns = {"context": [context(9)], "query": [question(9)]}
+    with FakeJudgeServer(config) as flaky:
+        with LongJudgeReward(judge="openai/fake-judge", config=score_config(flaky)) as reward:
+            assert reward(completions=[ANSWERS[0]], **columns) == [None]
+            flaky.config.fault_rate = 0.0  # the judge is back
+            (value,) = reward(completions=[ANSWERS[0]], **columns)
+            assert isinstance(value, float)
+            assert (reward.stats.prepared, reward.stats.prepared_reused) == (2, 0)

@@ -12,7 +12,13 @@ headers={"Content-Type": "application/json"}, timeout=180)``, raises for the sta
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -145,3 +151,42 @@ def test_cli_flag_is_validated_before_serving() -> None:
                                      "--allow-from", "not-a-net"])
     assert result.exit_code != 0
     assert "not a network" in (str(result.exception) + result.output)
+
+
+def test_cli_serve_allow_from_end_to_end(tmp_path: Path) -> None:
+    """`longjudge serve --allow-from loopback` in its own process: says who may call at start,
+    and OpenRLHF's tokenless request from loopback gets rewards."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    env = {**os.environ, "LONGJUDGE_API_TOKEN": TOKEN, "LONGJUDGE_CACHE_DIR": str(tmp_path)}
+    config = tmp_path / "serve.yaml"
+    config.write_text("longreward:\n  dimensions: [helpfulness, logicality]\n")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from longjudge.cli import main; main()", "serve", "--judge",
+         "mock/schema", "--port", str(port), "--config", str(config), "--allow-from", "loopback"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(url + "/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
+            time.sleep(0.2)
+        ctx, question = PROMPTS[0]
+        prompt = chatml(ctx, question)
+        rewards = openrlhf_request_api_wrapper(
+            url + "/get_reward", {"query": [prompt + RESPONSES[0]], "prompts": [prompt],
+                                  "labels": [""]})
+        assert len(rewards) == 1 and isinstance(rewards[0], float)
+    finally:
+        proc.terminate()
+        output, _ = proc.communicate(timeout=30)
+    flat = " ".join(output.split())
+    assert "requests without a token accepted from 127.0.0.0/8, ::1/128" in flat
+    assert TOKEN not in output

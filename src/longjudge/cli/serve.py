@@ -73,5 +73,8 @@ def serve(
     if token_file is not None and token is not None and not token_file_is_private(token_file):
         console.print(f"[yellow]warning:[/yellow] {token_file} is readable by other users")
     settings = ServerSettings(judge, method, score_cfg, serve_cfg, host, port)
-    console.print(f"serving {method} with judge {judge} on http://{host}:{port} ({access})")
+    console.print(
+        f"serving {method} with judge {judge} on http://{host}:{port} "
+        f"(auth {'on' if token else 'OFF'}: {access})"
+    )
     run_server(settings, token)

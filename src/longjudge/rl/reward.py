@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import ScoreConfig, build_config
+from ..errors import ConfigError
 from ..types import Reward, Usage
 from .inputs import build_inputs
 from .loop import BackgroundLoop
@@ -64,6 +65,9 @@ class LongJudgeReward:
         given = {"method": method, "judge": judge, "server": server, "token_env": token_env,
                  "columns": dict(columns or {}), "scale": scale, "name": name, **options}
         self.options = build_config(RewardOptions, given)
+        if server is not None and base_url is not None:
+            raise ConfigError("base_url is the judge's address (with judge=); with server= the "
+                              "server's own judge settings apply")
         self.config = score_config(dict(config) if isinstance(config, Mapping) else config,
                                    base_url)
         #: TRL names a reward function by ``__name__`` (its logs: ``rewards/<name>/mean``).

@@ -154,6 +154,11 @@ class LocalScoring:
                     rewards = await asyncio.gather(
                         *(self.scorer.score_candidate(example, c, prepared) for c in candidates)
                     )
+                    if any(r.status != "scored" for r in rewards):
+                        # the per-prompt work may be what failed (a judge outage during key
+                        # point extraction): prepare it again next time; what succeeded is in
+                        # the judge cache, so that costs only the failed calls
+                        self._prepared.pop(key, None)
                 except Exception as exc:  # one failing prompt must not fail the batch
                     self._prepared.pop(key, None)  # never reuse what may be broken
                     log.error("scoring failed for %s:\n%s", example.id, traceback.format_exc())
