@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from ..errors import ConfigError
 from .app import app, console, flag_layer
 
 
@@ -44,10 +45,18 @@ def serve(
     concurrency: Annotated[
         int | None, typer.Option("--concurrency", help="Judge requests in flight.")
     ] = None,
+    allow_from: Annotated[
+        str | None,
+        typer.Option(
+            "--allow-from",
+            help="CIDR[,CIDR] or 'loopback': accept requests WITHOUT a token from these "
+            "networks (OpenRLHF's client sends none); others still need the token.",
+        ),
+    ] = None,
 ) -> None:
     """Serve rewards over HTTP: /v1/rewards, /get_reward (OpenRLHF), /health, /metrics."""
     from ..serve.auth import resolve_token, token_file_is_private
-    from ..serve.server import ServerSettings, load_configs, run_server
+    from ..serve.server import ServerSettings, access_summary, load_configs, run_server
 
     flags = flag_layer(
         judge__base_url=base_url,
@@ -55,13 +64,17 @@ def serve(
         s2l__rm=rm,
         s2l__variant=variant,
     )
-    score_cfg, serve_cfg = load_configs(config, flags)
+    if allow_from is not None and not allow_from.strip():
+        raise ConfigError("--allow-from needs networks (CIDR[,CIDR]) or the word 'loopback'")
+    serve_flags = flag_layer(allow_from=[allow_from] if allow_from is not None else None)
+    score_cfg, serve_cfg = load_configs(config, flags, serve_flags)
     token = resolve_token(token_file, serve_cfg.token_env, no_auth)
+    access = access_summary(serve_cfg, token)
     if token_file is not None and token is not None and not token_file_is_private(token_file):
         console.print(f"[yellow]warning:[/yellow] {token_file} is readable by other users")
     settings = ServerSettings(judge, method, score_cfg, serve_cfg, host, port)
     console.print(
         f"serving {method} with judge {judge} on http://{host}:{port} "
-        f"(auth {'on' if token else 'OFF'})"
+        f"(auth {'on' if token else 'OFF'}: {access})"
     )
     run_server(settings, token)

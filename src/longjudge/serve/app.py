@@ -8,7 +8,9 @@
     POST /get_reward   OpenRLHF: {"query": [...], "prompts": [...], "labels": [...]}
                        -> {"rewards": [float | null], "scored": [bool], "reasons": [...], ...}
 
-Every endpoint but ``/health`` needs ``Authorization: Bearer <token>`` when a token is set; a
+Every endpoint but ``/health`` needs ``Authorization: Bearer <token>`` when a token is set
+(except requests without an ``Authorization`` header from the networks of
+``serve.allow_from``); a
 token in the URL (``?token=``, ``?api_key=`` ...) is refused with 400 on every path, since URLs
 end up in logs. Bodies over ``max_body_bytes`` and batches over ``max_batch_items`` get 413,
 requests over ``request_timeout`` 504. Items that cannot be scored (blank or invisible-only
@@ -41,6 +43,7 @@ from .breaker import JudgeBreaker
 from .config import ServeConfig
 from .limits import BodyTooLarge, RequestGate, RequestTimeout, read_limited
 from .metrics import CONTENT_TYPE, render_metrics
+from .network import AllowFrom
 from .requests import GetRewardRequest, RewardItem, RewardsRequest, Unpacker
 from .service import Counters, RewardService
 
@@ -152,8 +155,13 @@ def create_app(
     unpacker = Unpacker(config.get_reward)
     counters = service.counters
 
+    trusted = AllowFrom(config.allow_from)
+
     async def authorized(request: Request) -> None:
-        if not auth.check(request.headers.get("authorization")):
+        header = request.headers.get("authorization")
+        if header is None and trusted.permits(request.client.host if request.client else None):
+            return  # serve.allow_from: a tokenless client on a trusted network
+        if not auth.check(header):
             raise HTTPException(
                 status_code=401,
                 detail="missing or invalid bearer token",

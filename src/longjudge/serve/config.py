@@ -9,6 +9,7 @@ import re
 from pydantic import Field, field_validator
 
 from ..config import StrictModel
+from .network import parse_networks
 
 
 class GetRewardConfig(StrictModel):
@@ -109,6 +110,18 @@ class ServeConfig(StrictModel):
     get_reward: GetRewardConfig = Field(
         default_factory=GetRewardConfig, description="The OpenRLHF /get_reward adapter."
     )
+    allow_from: list[str] = Field(
+        default_factory=list,
+        description="Networks (CIDR blocks, or 'loopback' for 127.0.0.0/8 and ::1) whose "
+        "requests are accepted WITHOUT a bearer token, for clients that cannot send one "
+        "(OpenRLHF's remote reward client). A request that sends an Authorization header is "
+        "checked as usual; all other networks still need the token. Empty: nowhere.",
+    )
+
+    @field_validator("allow_from")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        return [str(n) for n in parse_networks(value)]
 
 
 __all__ = ["GetRewardConfig", "ServeConfig"]

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..config import ScoreConfig, build_config, load_yaml
+from ..errors import ConfigError
 from .auth import BearerAuth
 from .config import ServeConfig
 
@@ -37,14 +38,36 @@ class ServerSettings:
 
 
 def load_configs(
-    path: Path | None, score_flags: dict[str, Any] | None = None
+    path: Path | None,
+    score_flags: dict[str, Any] | None = None,
+    serve_flags: dict[str, Any] | None = None,
 ) -> tuple[ScoreConfig, ServeConfig]:
     """The ``score`` sections and the ``serve:`` section of one YAML file (flags win)."""
     data = load_yaml(path) if path else {}
     serve_section = data.pop("serve", None) or {}
     return (
         build_config(ScoreConfig, data, score_flags),
-        build_config(ServeConfig, serve_section),
+        build_config(ServeConfig, serve_section, serve_flags),
+    )
+
+
+def access_summary(serve: ServeConfig, token: str | None) -> str:
+    """Who may call the scoring endpoints, in one line for the start-up log (no secrets).
+
+    ``allow_from`` without a token is a contradiction (everyone is already let in): an error.
+    """
+    if token is None:
+        if serve.allow_from:
+            raise ConfigError(
+                "serve.allow_from (--allow-from) needs a token: with --no-auth every network "
+                "is already accepted"
+            )
+        return "authentication OFF: anyone who can reach the port can score"
+    if not serve.allow_from:
+        return "bearer token required from every network"
+    return (
+        f"requests without a token accepted from {', '.join(serve.allow_from)}; "
+        "bearer token required from every other network"
     )
 
 
@@ -91,8 +114,13 @@ def run_server(settings: ServerSettings, token: str | None) -> None:
         from ..errors import MissingDependencyError
 
         raise MissingDependencyError("uvicorn", "serve", "the reward server") from exc
+    access = access_summary(settings.serve, token)
     if token is None:
         log.warning("authentication is OFF (--no-auth): anyone who can reach the port can score")
+    elif settings.serve.allow_from:  # a deliberate hole in authentication: say so loudly
+        log.warning("access: %s", access)
+    else:
+        log.info("access: %s", access)
     if settings.host not in LOOPBACK:
         log.warning("listening on %s: reachable from other machines", settings.host)
     from .logs import access_log_config
@@ -150,6 +178,7 @@ def serve_in_thread(
 
 __all__ = [
     "ServerSettings",
+    "access_summary",
     "build_app",
     "load_configs",
     "run_server",
