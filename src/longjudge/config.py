@@ -54,8 +54,8 @@ class JudgeConfig(StrictModel):
         "auto",
         description=(
             "How a JSON schema is sent: 'json_schema' (OpenAI, vLLM, SGLang), 'json_object' "
-            "(llama.cpp's server: schema enforced as a grammar), 'none' (prompt only, parse "
-            "tolerantly), or 'auto' (json_schema, falling back to json_object and then none "
+            "(llama.cpp's server: schema enforced as a grammar), 'none' (prompt only; the verdict "
+            "is read from a block marked with a per-request nonce), or 'auto' (json_schema, falling back to json_object and then none "
             "when the server rejects the dialect)."
         ),
     )
