@@ -47,7 +47,8 @@ def _answer_in_block(body: dict[str, Any]) -> str:
     import re
 
     (nonce,) = re.findall(r"<<<VERDICT (\w+)>>>", body["messages"][-1]["content"])
-    return f'<<<VERDICT {nonce}>>>\n{{"answer": "no"}}\n<<<END VERDICT {nonce}>>>\nOr {{"answer": "yes"}}?'
+    block = f'<<<VERDICT {nonce}>>>\n{{"answer": "no"}}\n<<<END VERDICT {nonce}>>>'
+    return block + '\nOr {"answer": "yes"}?'
 
 
 def test_prompt_only_dialect_is_reported_as_not_enforced() -> None:
