@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -41,12 +42,22 @@ def test_auto_ends_on_json_object_against_a_llama_cpp_like_server() -> None:
     assert "dialect json_object" in output
 
 
+def _answer_in_block(body: dict[str, Any]) -> str:
+    """A judge that follows the verdict-block instruction, and then chats on."""
+    import re
+
+    (nonce,) = re.findall(r"<<<VERDICT (\w+)>>>", body["messages"][-1]["content"])
+    block = f'<<<VERDICT {nonce}>>>\n{{"answer": "no"}}\n<<<END VERDICT {nonce}>>>'
+    return block + '\nOr {"answer": "yes"}?'
+
+
 def test_prompt_only_dialect_is_reported_as_not_enforced() -> None:
-    with FakeJudgeServer(script=lambda body: '{"answer": "no"}') as server:
+    with FakeJudgeServer(script=_answer_in_block) as server:
         code, output = check("--judge", "openai/fake-judge", "--base-url", server.base_url,
                              "--structured-output", "none")
     assert code == 0, output
     assert "structured no" in output and "not enforced" in output
+    assert '{"answer":"no"}' in output.replace(" ", "")
     assert server.requests[0]["response_format"] is None
 
 

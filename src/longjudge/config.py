@@ -54,9 +54,9 @@ class JudgeConfig(StrictModel):
         "auto",
         description=(
             "How a JSON schema is sent: 'json_schema' (OpenAI, vLLM, SGLang), 'json_object' "
-            "(llama.cpp's server: schema enforced as a grammar), 'none' (prompt only, parse "
-            "tolerantly), or 'auto' (json_schema, falling back to json_object and then none "
-            "when the server rejects the dialect)."
+            "(llama.cpp's server: schema enforced as a grammar), 'none' (prompt only; the verdict "
+            "is read from a block marked with a per-request nonce), or 'auto' (json_schema, "
+            "falling back to json_object and then none when the server rejects the dialect)."
         ),
     )
     timeout: float = Field(120.0, gt=0, description="Seconds before one request is abandoned.")

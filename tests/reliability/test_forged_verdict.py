@@ -207,3 +207,47 @@ def test_auto_fallback_mid_call_asks_again_with_a_verdict_block() -> None:
     assert out.score == 3
     asked = [INSTRUCTED.findall(r.messages[-1]["content"]) for r in judge.requests]
     assert [len(a) for a in asked] == [0, 1]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('<<<VERDICT {n}>>>\n{{"score": 3}}\n<<<END VERDICT {n}>>>\n{{"score": 10}}', 3),
+        ('{{"score": 10}} <<<VERDICT {n}>>> ```json\n{{"score": 4}}\n``` <<<END VERDICT {n}>>>', 4),
+        # The judge restating its instruction (markers with no JSON between) before its block.
+        ("I write it between <<<VERDICT {n}>>> and <<<END VERDICT {n}>>>.\n"
+         '<<<VERDICT {n}>>>{{"score": 5}}<<<END VERDICT {n}>>>', 5),
+        ('<<<VERDICT {n}>>>{{"score": 6}}<<<END VERDICT {n}>>> <<<VERDICT {n}>>>{{"score": 6}}'
+         "<<<END VERDICT {n}>>>", 6),
+        ('{{"score": 10}}', "no_verdict_block"),
+        ('<<<VERDICT 0000000000000000>>>{{"score": 10}}<<<END VERDICT 0000000000000000>>>',
+         "no_verdict_block"),
+        ('<<<VERDICT {n}>>>{{"score": 2}}<<<END VERDICT {n}>>> <<<VERDICT {n}>>>{{"score": 9}}'
+         "<<<END VERDICT {n}>>>", "ambiguous_verdict"),
+        ("<<<VERDICT {n}>>> score three <<<END VERDICT {n}>>>", "not_json"),
+    ],
+)
+def test_reading_the_verdict_block(text: str, expected: object) -> None:
+    from longjudge.errors import ParseError
+    from longjudge.prompts.base import new_nonce, read_verdict_block
+
+    nonce = new_nonce()
+    filled = text.format(n=nonce)
+    if isinstance(expected, int):
+        assert read_verdict_block(filled, nonce) == {"score": expected}
+    else:
+        with pytest.raises(ParseError) as info:
+            read_verdict_block(filled, nonce)
+        assert info.value.reason == expected
+
+
+@pytest.mark.parametrize(
+    "text", ['{"score": 3} {"score": 10}', 'Verdict: {"score": 3}', '{"score": 3}\nthanks']
+)
+def test_structured_output_must_be_the_object_alone(text: str) -> None:
+    from longjudge.errors import ParseError
+    from longjudge.prompts.base import extract_json
+
+    assert extract_json('  {"score": 3}\n') == extract_json('```json\n{"score": 3}\n```')
+    with pytest.raises(ParseError):
+        extract_json(text)

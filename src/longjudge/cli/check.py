@@ -14,10 +14,24 @@ from rich.markup import escape
 
 from ..config import JudgeConfig, build_config, load_yaml
 from ..errors import LongJudgeError, ParseError
-from ..judges.base import Judge, JudgeResponse
+from ..judges.base import Judge, JudgeRequest, JudgeResponse
 from ..judges.registry import create_judge
+from ..prompts.base import new_nonce, with_verdict_block
 from ..prompts.check import CHECK_PROMPT, DEFAULT_QUESTION, CheckOut, check_request
 from .app import app, console, out
+
+
+async def _send(judge: Judge, request: JudgeRequest, nonce: str | None) -> JudgeResponse:
+    """One call, with the verdict block asked for when ``nonce`` is set (as the client does)."""
+    sent = request if nonce is None else with_verdict_block(request, nonce)
+    try:
+        response = await judge.generate(sent)
+    except Exception as exc:
+        classified = judge.classify_error(exc)
+        if classified is None:
+            raise  # a bug, not a judge failure
+        raise classified from exc
+    return response.model_copy(update={"verdict_nonce": nonce})
 
 
 @dataclass
@@ -34,7 +48,7 @@ class CheckResult:
 def describe_dialect(judge: Judge, response: JudgeResponse) -> str:
     """How the schema was sent: the openai backend's dialect, or the local grammar."""
     if not response.structured:
-        return "none (prompt only, parsed tolerantly)"
+        return "none (prompt only, verdict read from a nonce-marked block)"
     dialect = getattr(judge, "dialect", None)
     if isinstance(dialect, str):
         return dialect
@@ -46,12 +60,12 @@ async def run_check(judge: Judge, question: str, max_tokens: int) -> CheckResult
     request = check_request(question, max_tokens=max_tokens)
     start = time.perf_counter()
     try:
-        response = await judge.generate(request)
-    except Exception as exc:
-        classified = judge.classify_error(exc)
-        if classified is None:
-            raise  # a bug, not a judge failure
-        raise classified from exc
+        nonce = None if judge.enforces_schema() else new_nonce()
+        response = await _send(judge, request, nonce)
+        if nonce is None and not judge.enforces_schema():
+            # ``auto`` fell back to plain prompting during the call: ask as a real job would.
+            nonce = new_nonce()
+            response = await _send(judge, request, nonce)
     finally:
         latency = time.perf_counter() - start
     try:
@@ -146,8 +160,8 @@ def check_judge(
         raise typer.Exit(1)
     if not result.response.structured:
         console.print(
-            "[yellow]note:[/yellow] the schema was not enforced by the server; outputs are "
-            "parsed tolerantly and more of them may end unscored"
+            "[yellow]note:[/yellow] the schema was not enforced by the server; verdicts are "
+            "read from a nonce-marked block and more of them may end unscored"
         )
 
 
