@@ -95,7 +95,11 @@ class RunConfig(StrictModel):
     retry_unscored: bool = Field(
         False, description="On resume, score again the candidates that ended unscored."
     )
-    progress: bool = Field(True, description="Show a progress bar when stderr is a terminal.")
+    progress: bool = Field(
+        True,
+        description="Show progress: a bar when stderr is a terminal, else a plain line every "
+        "10 s ($LONGJUDGE_PROGRESS_INTERVAL).",
+    )
 
 
 class ScoreConfig(StrictModel):
