@@ -102,7 +102,11 @@ class RunConfig(StrictModel):
         "judge, scoring config or prompts (without it such a job is refused: one directory "
         "never mixes results of two setups).",
     )
-    progress: bool = Field(True, description="Show a progress bar when stderr is a terminal.")
+    progress: bool = Field(
+        True,
+        description="Show progress: a bar when stderr is a terminal, else a plain line every "
+        "10 s ($LONGJUDGE_PROGRESS_INTERVAL).",
+    )
 
 
 class RecordLimits(StrictModel):

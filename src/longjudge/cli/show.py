@@ -14,6 +14,9 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
+from rich.padding import Padding
+from rich.table import Table
+from rich.text import Text
 
 from ..errors import InputError
 from ..runtime.rundir import REWARDS, RunDir
@@ -59,7 +62,18 @@ def _heading(dim: DimensionScore) -> str:
 
 def _analysis(text: str, indent: str = "  ") -> None:
     if text.strip():
-        out.print(f"{indent}[dim]analysis:[/dim] {escape(text.strip())}")
+        line = Text(f"analysis: {text.strip()}")
+        out.print(Padding(line, (0, 0, 0, len(indent)), expand=False))
+
+
+def _items(rows: list[tuple[str, str]]) -> None:
+    """Numbered items whose text wraps under itself, not under the number."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True, justify="right")
+    grid.add_column()
+    for number, text in rows:
+        grid.add_row(Text(number), Text(text))
+    out.print(Padding(grid, (0, 0, 0, 2), expand=False))
 
 
 def _faithfulness(dim: DimensionScore) -> None:
@@ -69,33 +83,39 @@ def _faithfulness(dim: DimensionScore) -> None:
         out.print("  no factual statements: the score is the configured no-statement score")
         return
     out.print(f"  {len(statements)} factual statement(s) ({details.get('mode', '')} mode):")
+    rows: list[tuple[str, str]] = []
     for i, item in enumerate(statements, start=1):
         support = item.get("support")
         verdict = f"{support} ({item.get('value'):g})" if support else "no verdict"
-        out.print(f"  {i}. " + escape(f"[{verdict}] {item.get('statement', '')}"))
-        windows = ", ".join(
-            f"{ev['start']}–{ev['end']}" for ev in item.get("evidence") or []
-        )
-        out.print(f"     evidence (context characters): {windows or 'none found'}")
+        rows.append((f"{i}.", f"[{verdict}] {item.get('statement', '')}"))
+        windows = ", ".join(f"{ev['start']}–{ev['end']}" for ev in item.get("evidence") or [])
+        rows.append(("", f"evidence (context characters): {windows or 'none found'}"))
         if item.get("reason"):
-            out.print(f"     [red]why no verdict:[/red] {escape(str(item['reason']))}")
-        _analysis(str(item.get("analysis") or ""), indent="     ")
+            rows.append(("", f"why no verdict: {item['reason']}"))
+        if str(item.get("analysis") or "").strip():
+            rows.append(("", f"analysis: {str(item['analysis']).strip()}"))
+    _items(rows)
 
 
 def _completeness(dim: DimensionScore) -> None:
     details = dim.details
     points: list[str] = details.get("key_points") or []
     covered = set(details.get("covered") or [])
+    graded = dim.status == "scored"
     windows, failed = details.get("windows"), details.get("failed_windows") or []
     out.print(
         f"  {len(points)} key point(s) found in {windows} window(s) of the context"
         + (f", {len(failed)} window(s) failed" if failed else "")
-        + (f"; the response covers {len(covered)}" if dim.status == "scored" else "")
+        + (f"; the response covers {len(covered)}" if graded else "; coverage not graded")
         + ":"
     )
-    for i, point in enumerate(points, start=1):
-        mark = "covered" if i in covered else "missing"
-        out.print(f"  {i}. " + escape(f"[{mark}] {point}"))
+    marks = {True: "[covered] ", False: "[missing] "}
+    _items(
+        [
+            (f"{i}.", (marks[i in covered] if graded else "") + point)
+            for i, point in enumerate(points, start=1)
+        ]
+    )
 
 
 def _logicality(dim: DimensionScore) -> None:
@@ -124,12 +144,9 @@ def _usage_table(reward: Reward, summary: dict[str, Any]) -> None:
     if not steps:  # rewards written before per-step usage was recorded: per dimension
         steps = {name: d.usage.model_dump() for name, d in reward.dimensions.items()}
     table = results_table("step", "calls", "cached", "tokens in", "tokens out")
-    total = Usage()
     for step, raw in steps.items():
-        usage = Usage.model_validate(raw)
-        total.add(usage)
-        table.add_row(*_usage_cells(step, usage))
-    table.add_row(*_usage_cells("this candidate", total))
+        table.add_row(*_usage_cells(step, Usage.model_validate(raw)))
+    table.add_row(*_usage_cells("this candidate", reward.usage))
     shared = _shared_usage(summary)
     for step, usage in shared.items():
         table.add_row(*_usage_cells(f"{step} *", usage))
