@@ -332,6 +332,16 @@ def length_report(trainer: Any, pairs: int) -> tuple[int, int]:
     return dropped, int(truncated)
 
 
+def _distributed(trainer: Any) -> dict[str, Any]:
+    """How many processes trained, over which backend (``gloo`` for CPU processes)."""
+    state = trainer.accelerator.state
+    return {
+        "processes": int(state.num_processes),
+        "backend": state.backend,
+        "type": str(state.distributed_type.value),
+    }
+
+
 def train_dpo(job: TrainJob, prepared: Prepared | None = None) -> TrainResult:
     """Train, save the model (or adapter) and tokenizer into ``job.output_dir``, and write
     the settings, the fit counts and the log history to ``longjudge_train.json`` there."""
@@ -362,7 +372,7 @@ def train_dpo(job: TrainJob, prepared: Prepared | None = None) -> TrainResult:
             "dropped_prompt_too_long": trainer_dropped,
             "truncated": trainer_truncated,
             "steps": result.steps,
-            "processes": int(args.world_size),
+            "distributed": _distributed(trainer),
             "settings": {
                 "beta": args.beta,
                 "loss_type": list(args.loss_type),
