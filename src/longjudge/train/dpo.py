@@ -267,7 +267,9 @@ def load_dataset(pairs: Any) -> Any:
     return load_pairs(pairs)
 
 
-def fit_pairs(pairs: Any, tokenizer: Any, args: Any, options: TrainOptions) -> tuple[Any, FitReport]:
+def fit_pairs(
+    pairs: Any, tokenizer: Any, args: Any, options: TrainOptions
+) -> tuple[Any, FitReport]:
     """The pairs made to fit ``args.max_length`` (see :mod:`longjudge.train.fit`)."""
     import datasets
 
