@@ -122,6 +122,10 @@ def test_nothing_left_exits_2_before_loading_the_model(
     code, output = run_cli(capsys, monkeypatch, "train", pairs, "--model", no_weights,
                            "--out", out, "--max-length", 0)
     assert code == 2 and "max_length must be a positive" in output
+    code, output = run_cli(capsys, monkeypatch, "train", pairs, "--model", no_weights,
+                           "--out", out, "--truncation", "ends")
+    assert code == 2 and "truncation" in output and "relevant" in output
+    assert not out.exists()
 
 
 @pytest.mark.slow
@@ -149,6 +153,25 @@ def test_counts_are_true_when_one_pair_of_six_is_dropped(
     record = json.loads((tmp_path / "out" / "longjudge_train.json").read_text())
     assert (record["pairs"], record["pairs_trained"]) == (6, 5)
     assert record["fit"]["dropped_by_reason"] == {"no_context": 1}
+
+
+def test_tiny_lm_command_trains_its_tokenizer_on_the_corpus(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from transformers import AutoConfig, AutoTokenizer
+
+    pairs = write_rows(tmp_path / "pairs.jsonl", bundled_rows(1))
+    code, output = run_cli(capsys, monkeypatch, "tiny-lm", tmp_path / "lm", "--corpus", pairs,
+                           "--hidden-size", 32, "--layers", 1)
+    assert code == 0 and "tiny causal LM (1 layers, width 32)" in flat(output)
+    tokenizer = AutoTokenizer.from_pretrained(tmp_path / "lm")
+    config = AutoConfig.from_pretrained(tmp_path / "lm")
+    assert (config.hidden_size, config.num_hidden_layers) == (32, 1)
+    context = bundled()[0].context
+    assert len(context) / len(tokenizer(context)["input_ids"]) > 3.5  # subword-like counts
+    prompt = tokenizer.apply_chat_template([{"role": "user", "content": "Q?"}],
+                                           add_generation_prompt=True, tokenize=False)
+    assert prompt.endswith("<|assistant|>\n")
 
 
 def test_shipped_launch_and_training_configs_are_valid(tmp_path: Path) -> None:
