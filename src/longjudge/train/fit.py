@@ -25,6 +25,7 @@ at training time only.
 from __future__ import annotations
 
 import copy
+import json
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -150,8 +151,9 @@ def trl_measure(tokenizer: Any) -> Measure:
 
     def measure(row: dict[str, Any]) -> tuple[int, int, int]:
         kwargs: dict[str, Any] = dict(row.get("chat_template_kwargs") or {})
-        if row.get("tools") is not None:
-            kwargs["tools"] = row["tools"]
+        tools = row.get("tools")
+        if tools is not None:
+            kwargs["tools"] = json.loads(tools) if isinstance(tools, str) else tools
         conversational = isinstance(row["prompt"], list)
         prompt = ids(row["prompt"], add_generation_prompt=True, **kwargs) if conversational else (
             ids(row["prompt"])
@@ -306,10 +308,15 @@ class Fitted:
 
 
 def fit_row(
-    row: dict[str, Any], measure: Measure, max_length: int, cutter: ContextCutter | None
+    row: dict[str, Any],
+    measure: Measure,
+    max_length: int,
+    cutter: ContextCutter | None,
+    sizes: tuple[int, int, int] | None = None,
 ) -> Fitted:
-    """One row made to fit ``max_length`` (or the reason it cannot)."""
-    prompt, chosen, rejected = measure(row)
+    """One row made to fit ``max_length`` (or the reason it cannot); ``sizes`` is
+    ``measure(row)`` when already known."""
+    prompt, chosen, rejected = sizes or measure(row)
     longest = max(chosen, rejected)
     if prompt + longest <= max_length:
         return Fitted(row)
@@ -361,6 +368,9 @@ def fit_rows(
         if tokenizer is None:
             raise ValueError(f"truncation {truncation!r} needs the model's tokenizer")
         cutter = ContextCutter(tokenizer, truncation, window_tokens)
+    if max_length is None:  # nothing to fit: no need to measure
+        report.kept = len(rows)
+        return list(rows), report
     kept: list[dict[str, Any]] = []
     reasons: Counter[str] = Counter()
     for number, row in enumerate(rows):
@@ -369,10 +379,7 @@ def fit_rows(
             report.longest_prompt = prompt
             report.longest_prompt_id = str(row.get("example_id") or f"#{number}")
         report.longest_pair = max(report.longest_pair, prompt + max(chosen, rejected))
-        if max_length is None:
-            kept.append(row)
-            continue
-        fitted = fit_row(row, measure, max_length, cutter)
+        fitted = fit_row(row, measure, max_length, cutter, (prompt, chosen, rejected))
         if fitted.row is None:
             reasons[fitted.reason or "too_long"] += 1
             need = fitted.need_without_context
