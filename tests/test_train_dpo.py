@@ -214,8 +214,9 @@ def test_terms_are_logged_with_precomputed_reference(tiny_lm: Path, tmp_path: Pa
 
 
 @pytest.mark.slow
-def test_train_dpo_reports_pairs_cut_or_dropped_at_max_length(tiny_lm: Path,
-                                                              tmp_path: Path) -> None:
+def test_train_dpo_reports_pairs_dropped_at_max_length_and_trl_cuts_nothing(
+    tiny_lm: Path, tmp_path: Path
+) -> None:
     import json
 
     import datasets
@@ -233,15 +234,19 @@ def test_train_dpo_reports_pairs_cut_or_dropped_at_max_length(tiny_lm: Path,
 
     prompts = [size(r["prompt"], add_generation_prompt=True) for r in rows]
     fulls = [size(r["prompt"] + r["chosen"]) for r in rows]
-    limit = max(fulls) - 1  # the longest short pair is cut, its prompt still fits
+    limit = max(fulls) - 1  # the longest short pair is over by one token
     assert max(prompts) < limit < size(long_row["prompt"], add_generation_prompt=True)
-    cut = sum(f > limit for f in fulls)
+    over = sum(f > limit for f in fulls) + 1
     job = TrainJob(datasets.Dataset.from_list([*rows, long_row]), str(tiny_lm),
-                   tmp_path / "out", {**FAST, "max_length": limit, "max_steps": 1})
+                   tmp_path / "out", {**FAST, "max_length": limit, "max_steps": 1},
+                   TrainOptions(truncation="drop"))
     result = train_dpo(job)
-    assert (result.pairs, result.dropped, result.truncated) == (4, 1, cut)
+    assert (result.pairs, result.trained) == (4, 4 - over)
+    assert result.fit.dropped == {"too_long": over} and result.fit.cut == 0
+    assert (result.trainer_dropped, result.trainer_truncated) == (0, 0)
     record = json.loads((tmp_path / "out" / "longjudge_train.json").read_text())
-    assert record["dropped_prompt_too_long"] == 1 and record["truncated"] == cut
+    assert record["fit"]["pairs_dropped"] == over and record["pairs_trained"] == 4 - over
+    assert record["dropped_prompt_too_long"] == 0 and record["truncated"] == 0
     assert record["settings"]["max_length"] == limit
     assert (tmp_path / "out" / "model.safetensors").exists()
 

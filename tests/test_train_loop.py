@@ -97,7 +97,7 @@ def test_sample_score_pairs_train(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     expected_ce = chosen_token_nll(tiny, rows)
     output = invoke("train", "pairs.parquet", "--model", tiny, "--out", "model",
                     "--config", "train.yaml")
-    assert "trained on 2 pairs; loss/sft" in output
+    assert "trained on 2 of 2 pairs, 3 steps; loss/sft" in output
     record = json.loads(Path("model/longjudge_train.json").read_text())
     assert record["settings"]["loss_weights"] == [1.0, 0.1]
     assert record["settings"]["beta"] == 0.15 and record["pairs"] == 2

@@ -1,7 +1,9 @@
-"""``longjudge train``: DPO + λ·CE on preference pairs with TRL."""
+"""``longjudge train``: DPO + λ·CE on preference pairs with TRL; ``longjudge tiny-lm``: a tiny
+random causal LM to try it on."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -9,6 +11,11 @@ import typer
 
 from ..config import build_config, load_yaml
 from .app import app, console, out
+
+
+def _main_process() -> bool:
+    """False in every process but the first under ``accelerate launch`` / ``torchrun``."""
+    return os.environ.get("RANK", "0") == "0"
 
 
 @app.command("train")
@@ -21,11 +28,24 @@ def train(
         typer.Option("--config", "-c", help="YAML of DPOConfig keys (+ a 'longjudge:' section)."),
     ] = None,
     ce_weight: Annotated[float | None, typer.Option(help="λ, the CE weight (0.1).")] = None,
-    max_length: Annotated[int | None, typer.Option(help="Tokens per sequence.")] = None,
+    max_length: Annotated[
+        int | None, typer.Option(help="Tokens of prompt + response per sequence (65536).")
+    ] = None,
+    truncation: Annotated[
+        str | None,
+        typer.Option(
+            help="A pair over max-length: relevant (keep the context windows most relevant to "
+            "the question and responses; default), middle (keep start and end), drop."
+        ),
+    ] = None,
     lora: Annotated[bool, typer.Option(help="Train a LoRA adapter.")] = False,
 ) -> None:
-    """Train MODEL on PAIRS with DPO + λ·CE; both loss terms are logged."""
-    from ..train.dpo import LoraOptions, TrainJob, TrainOptions, split_config, train_dpo
+    """Train MODEL on PAIRS with DPO + λ·CE; both loss terms are logged.
+
+    A pair longer than max-length has its context shortened (never its question or
+    responses); a run with no pair left exits 2 before the model is loaded.
+    """
+    from ..train.dpo import LoraOptions, TrainJob, TrainOptions, prepare, split_config, train_dpo
 
     dpo, options = split_config(load_yaml(config) if config else {})
     if max_length is not None:
@@ -33,16 +53,52 @@ def train(
     extra: dict[str, object] = {}
     if ce_weight is not None:
         extra["ce_weight"] = ce_weight
+    if truncation is not None:
+        extra["truncation"] = truncation
     if lora and options.lora is None:
         extra["lora"] = LoraOptions().model_dump()
     options = build_config(TrainOptions, options.model_dump(exclude_none=True), extra)
-    result = train_dpo(TrainJob(pairs, model, out_dir, dpo, options))
-    if result.dropped:
+    job = TrainJob(pairs, model, out_dir, dpo, options)
+    ready = prepare(job)  # refuses (exit 2) before any weight is loaded
+    main = _main_process()
+    if main:
+        console.print(f"max_length {ready.args.max_length}: {ready.fit.summary()}")
+    result = train_dpo(job, ready)
+    if not (main and result.main_process):
+        return
+    if result.trainer_dropped or result.trainer_truncated:
         console.print(
-            f"[yellow]{result.dropped} pair(s) dropped: the prompt alone fills max_length[/yellow]"
+            f"[yellow]the trainer itself dropped {result.trainer_dropped} and cut the end of "
+            f"{result.trainer_truncated} pair(s) at max_length[/yellow]"
         )
-    if result.truncated:
-        console.print(f"[yellow]{result.truncated} pair(s) cut at max_length[/yellow]")
     last: dict[str, Any] = next((h for h in reversed(result.log_history) if "loss/sft" in h), {})
     terms = ", ".join(f"{k} {v:.4f}" for k, v in last.items() if k.startswith("loss/"))
-    out.print(f"trained on {result.pairs} pairs; {terms or 'no loss terms logged'} -> {out_dir}")
+    out.print(
+        f"trained on {result.trained} of {result.pairs} pairs, {result.steps} steps; "
+        f"{terms or 'no loss terms logged'} -> {out_dir}"
+    )
+
+
+@app.command("tiny-lm")
+def tiny_lm(
+    out_dir: Annotated[Path, typer.Argument(help="Directory to write the model into.")],
+    corpus: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="Text to train the tokenizer on: JSONL pairs, examples or candidates (every "
+            "text field), or plain text. Repeatable."
+        ),
+    ] = None,
+    vocab_size: Annotated[int, typer.Option(help="Tokenizer vocabulary, at most.")] = 4096,
+    hidden_size: Annotated[int, typer.Option(help="Model width.")] = 64,
+    layers: Annotated[int, typer.Option(help="Transformer layers.")] = 2,
+) -> None:
+    """Build a tiny random causal LM (Llama from a config, a BPE tokenizer trained on CORPUS,
+    a chat template) to try `longjudge train` on a laptop. Its outputs mean nothing."""
+    from ..train.tiny import build_tiny_causal_lm, corpus_texts
+
+    texts = [text for path in corpus or [] for text in corpus_texts(path)]
+    path = build_tiny_causal_lm(
+        out_dir, texts, vocab_size=vocab_size, hidden_size=hidden_size, num_layers=layers
+    )
+    out.print(f"tiny causal LM ({layers} layers, width {hidden_size}) -> {path}")

@@ -6,7 +6,13 @@ One row per pair::
     chosen    [{"role": "assistant", "content": <chosen response>}]
     rejected  [{"role": "assistant", "content": <rejected response>}]
     example_id, chosen_id, rejected_id, chosen_score, rejected_score, margin, strategy,
-    score_field
+    score_field, context_start, context_end
+
+``context_start`` / ``context_end`` are the character offsets of the example's context inside
+the content of the last prompt message (the user turn), so that training can shorten the
+context, and only the context, of a pair too long for its ``max_length`` while the file keeps
+the full texts. They are null when the template holds ``{context}`` more than once; files
+written before they existed simply lack them (see :func:`context_bounds`).
 
 ``DPOTrainer`` takes it unchanged (it keeps ``prompt``/``chosen``/``rejected`` and drops the
 metadata columns after tokenising). Written as ``.jsonl``, ``.parquet`` (messages stay nested
@@ -24,7 +30,7 @@ from typing import Any
 
 from ..errors import ConfigError, InputError, MissingDependencyError
 from ..types import Example, PreferencePair
-from .sampling import PromptConfig, render_prompt
+from .sampling import _PLACEHOLDER, PromptConfig, render_prompt
 
 SUFFIXES = (".jsonl", ".parquet")
 
@@ -46,8 +52,44 @@ def _schema() -> Any:
             ("margin", pa.float64()),
             ("strategy", pa.string()),
             ("score_field", pa.string()),
+            ("context_start", pa.int64()),
+            ("context_end", pa.int64()),
         ]
     )
+
+
+def context_span(template: str, context: str, query: str) -> tuple[int, int] | None:
+    """Where ``context`` lands in the user turn rendered from ``template`` (one pass, as
+    :func:`render_prompt` does), or None when the template places it more than once."""
+    matches = list(_PLACEHOLDER.finditer(template))
+    if sum(m.group(0) == "{context}" for m in matches) != 1:
+        return None
+    position, last = 0, 0
+    for match in matches:
+        position += match.start() - last
+        if match.group(0) == "{context}":
+            return position, position + len(context)
+        position += len(query)
+        last = match.end()
+    return None  # unreachable: one {context} was counted above
+
+
+def context_bounds(row: Mapping[str, Any]) -> tuple[int, int] | None:
+    """The context's offsets in the user turn of a pairs row, or None if unknown.
+
+    Rows written by :func:`trl_rows` carry them. For rows without them (older files, other
+    TRL datasets) the user turn is read as the default template lays it out: the context is
+    everything before its last blank line, the query what follows. A user turn without a
+    blank line has no context that can be told apart (None).
+    """
+    content = str(row["prompt"][-1]["content"])
+    start, end = row.get("context_start"), row.get("context_end")
+    if isinstance(start, int) and isinstance(end, int) and 0 <= start <= end <= len(content):
+        return start, end
+    if "context_start" in row and row.get("context_start") is None and "context_end" in row:
+        return None  # written by trl_rows with an ambiguous template
+    cut = content.rfind("\n\n")
+    return (0, cut) if cut > 0 else None
 
 
 def trl_rows(
@@ -56,11 +98,14 @@ def trl_rows(
     prompt: PromptConfig | None = None,
 ) -> list[dict[str, Any]]:
     """One conversational preference row per pair (the prompt rendered as for sampling)."""
+    prompt = prompt or PromptConfig()
     rows = []
     for pair in pairs:
+        example = examples[pair.example_id]
+        span = context_span(prompt.prompt_template, example.context, example.query)
         rows.append(
             {
-                "prompt": render_prompt(examples[pair.example_id], prompt),
+                "prompt": render_prompt(example, prompt),
                 "chosen": [{"role": "assistant", "content": pair.chosen}],
                 "rejected": [{"role": "assistant", "content": pair.rejected}],
                 "example_id": pair.example_id,
@@ -71,6 +116,8 @@ def trl_rows(
                 "margin": pair.margin,
                 "strategy": pair.strategy,
                 "score_field": str(pair.meta.get("score_field", "total")),
+                "context_start": span[0] if span else None,
+                "context_end": span[1] if span else None,
             }
         )
     return rows
@@ -159,4 +206,4 @@ def _datasets(feature: str) -> Any:
     return datasets
 
 
-__all__ = ["load_pairs", "trl_rows", "write_pairs"]
+__all__ = ["context_bounds", "context_span", "load_pairs", "trl_rows", "write_pairs"]

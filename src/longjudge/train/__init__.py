@@ -1,5 +1,5 @@
 """Training on preference pairs: DPO + λ·CE with TRL (torch, transformers and trl are imported
-only when a trainer is built)."""
+only when a trainer is built), with pairs made to fit ``max_length`` by cutting their context."""
 
 from .dpo import (
     DEFAULT_BETA,
@@ -7,24 +7,35 @@ from .dpo import (
     DEFAULT_LEARNING_RATE,
     DEFAULT_MAX_LENGTH,
     LoraOptions,
+    NothingToTrainError,
+    Prepared,
     TrainJob,
     TrainOptions,
     TrainResult,
     build_args,
     build_trainer,
+    prepare,
     train_dpo,
 )
+from .fit import FitReport, fit_rows
+from .tiny import build_tiny_causal_lm
 
 __all__ = [
     "DEFAULT_BETA",
     "DEFAULT_CE_WEIGHT",
     "DEFAULT_LEARNING_RATE",
     "DEFAULT_MAX_LENGTH",
+    "FitReport",
     "LoraOptions",
+    "NothingToTrainError",
+    "Prepared",
     "TrainJob",
     "TrainOptions",
     "TrainResult",
     "build_args",
+    "build_tiny_causal_lm",
     "build_trainer",
+    "fit_rows",
+    "prepare",
     "train_dpo",
 ]

@@ -10,7 +10,10 @@ negative log-likelihood of the chosen completion). This module only
 - rejects keys that are not ``DPOConfig`` fields, naming them;
 - adds optional LoRA (peft);
 - logs the two loss terms apart, as ``loss/sigmoid`` (DPO) and ``loss/sft`` (CE), unweighted,
-  next to TRL's own metrics (TRL logs only their weighted sum).
+  next to TRL's own metrics (TRL logs only their weighted sum);
+- makes every pair fit ``max_length`` by shortening its context, never its question or its
+  responses (:mod:`longjudge.train.fit`), and refuses, before any model is loaded, a run that
+  has nothing left to train on (:func:`prepare`).
 
 The YAML file of ``longjudge train --config`` holds ``DPOConfig`` field names at the top level,
 and longjudge's own options (:class:`TrainOptions`) under the reserved key ``longjudge``.
@@ -23,18 +26,19 @@ import difflib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
 from ..config import StrictModel, build_config
 from ..errors import ConfigError, MissingDependencyError
+from .fit import FitReport, ModelSpans, fit_rows, trl_measure
 
 #: Defaults applied under the user's DPOConfig keys.
 DEFAULT_BETA = 0.15
 DEFAULT_CE_WEIGHT = 0.1
 DEFAULT_LEARNING_RATE = 1e-6
-#: Tokens of prompt + response kept per sequence; longer ones are cut at the end.
+#: Tokens of prompt + response per sequence; a longer pair has its context shortened.
 DEFAULT_MAX_LENGTH = 65536
 #: The reserved YAML key that holds :class:`TrainOptions`.
 OPTIONS_KEY = "longjudge"
@@ -62,6 +66,16 @@ class TrainOptions(StrictModel):
         f"{DEFAULT_CE_WEIGHT}); not together with an explicit loss_weights.",
     )
     lora: LoraOptions | None = Field(None, description="Train a LoRA adapter (None: all weights).")
+    truncation: Literal["relevant", "middle", "drop"] = Field(
+        "relevant",
+        description="A pair longer than max_length: 'relevant' keeps the context windows most "
+        "relevant to the question and both responses (BM25), in document order; 'middle' "
+        "keeps the start and end of the context; 'drop' drops the pair. The question and the "
+        "responses are never cut; each cut is marked in the text.",
+    )
+    window_tokens: int = Field(
+        128, ge=8, description="'relevant': size of a context window, in the model's tokens."
+    )
 
 
 @dataclass
@@ -77,14 +91,38 @@ class TrainJob:
 
 @dataclass
 class TrainResult:
-    """What a training run did; ``log_history`` is the trainer's, with both loss terms."""
+    """What a training run did; ``log_history`` is the trainer's, with both loss terms.
+
+    ``pairs`` were read, ``trained`` went into the training set; ``fit`` says what was cut and
+    dropped to fit ``max_length``. ``trainer_dropped`` / ``trainer_truncated`` count what TRL
+    itself dropped or cut at the end afterwards (0 unless something escaped the fit).
+    """
 
     output_dir: Path
     pairs: int
-    dropped: int
-    truncated: int
+    trained: int
+    fit: FitReport
+    trainer_dropped: int
+    trainer_truncated: int
     log_history: list[dict[str, Any]]
     metrics: dict[str, Any]
+    steps: int = 0
+    main_process: bool = True
+
+
+class NothingToTrainError(ConfigError):
+    """No pair is left once the pairs are made to fit: the run is refused before it starts."""
+
+
+@dataclass
+class Prepared:
+    """Everything a run needs except the model: checked before any weight is loaded."""
+
+    dataset: Any
+    args: Any
+    tokenizer: Any
+    fit: FitReport
+    peft_config: Any = None
 
 
 def split_config(data: dict[str, Any]) -> tuple[dict[str, Any], TrainOptions]:
@@ -135,6 +173,9 @@ def resolve_args(
     """The DPOConfig keyword arguments: longjudge's defaults under the user's keys."""
     check_keys(dpo)
     user = dict(dpo)
+    limit = user.get("max_length", DEFAULT_MAX_LENGTH)
+    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
+        raise ConfigError(f"max_length must be a positive number of tokens or null: {limit!r}")
     names = _dpo_fields()
     checkpointing = "activation_checkpointing"
     if checkpointing in names:  # transformers 5 renamed gradient_checkpointing*
@@ -199,7 +240,10 @@ def _lora(options: LoraOptions) -> Any:
 def _tokenizer(model: str, trust_remote_code: bool) -> Any:
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(model, trust_remote_code=trust_remote_code)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(model, trust_remote_code=trust_remote_code)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot load the tokenizer of {model}: {exc}") from exc
     if not getattr(tokenizer, "chat_template", None):
         raise ConfigError(
             f"the tokenizer of {model} has no chat template: the pairs are conversations, so "
@@ -223,22 +267,56 @@ def load_dataset(pairs: Any) -> Any:
     return load_pairs(pairs)
 
 
-def build_trainer(job: TrainJob) -> Any:
-    """The ready ``DPOTrainer`` (longjudge's subclass that logs both loss terms)."""
+def fit_pairs(
+    pairs: Any, tokenizer: Any, args: Any, options: TrainOptions
+) -> tuple[Any, FitReport]:
+    """The pairs made to fit ``args.max_length`` (see :mod:`longjudge.train.fit`)."""
+    import datasets
+
+    if options.truncation != "drop" and not getattr(tokenizer, "is_fast", False):
+        raise ConfigError(
+            f"truncation {options.truncation!r} needs a fast tokenizer (token offsets); this "
+            "model's is not: use --truncation drop, or a max_length that fits every pair"
+        )
+    rows, report = fit_rows(
+        pairs.to_list(),
+        trl_measure(tokenizer),
+        args.max_length,
+        options.truncation,
+        options.window_tokens,
+        ModelSpans(tokenizer) if options.truncation != "drop" else None,
+    )
+    if not rows:
+        raise NothingToTrainError(report.refusal())
+    if not report.cut and not report.dropped_total:
+        return pairs, report
+    return datasets.Dataset.from_list(rows), report
+
+
+def prepare(job: TrainJob) -> Prepared:
+    """Check and make ready everything but the model: the config, the tokenizer, LoRA, and
+    the pairs made to fit ``max_length``. Raises (ConfigError, NothingToTrainError) before
+    any weight is loaded."""
+    pairs = load_dataset(job.pairs)
+    args = build_args(job.dpo, job.options, job.output_dir)
+    peft_config = _lora(job.options.lora) if job.options.lora else None
+    tokenizer = _tokenizer(job.model, bool(args.trust_remote_code))
+    dataset, report = fit_pairs(pairs, tokenizer, args, job.options)
+    return Prepared(dataset, args, tokenizer, report, peft_config)
+
+
+def build_trainer(job: TrainJob, prepared: Prepared | None = None) -> Any:
+    """The ready ``DPOTrainer`` (longjudge's subclass that logs both loss terms), on the
+    pairs made to fit."""
     from .terms import trainer_class
 
-    pairs = load_dataset(job.pairs)
-    if len(pairs) == 0:
-        raise ConfigError("no preference pairs to train on")
-    args = build_args(job.dpo, job.options, job.output_dir)
-    tokenizer = _tokenizer(job.model, bool(args.trust_remote_code))
-    peft_config = _lora(job.options.lora) if job.options.lora else None
+    ready = prepared or prepare(job)
     return trainer_class()(
         model=job.model,
-        args=args,
-        train_dataset=pairs,
-        processing_class=tokenizer,
-        peft_config=peft_config,
+        args=ready.args,
+        train_dataset=ready.dataset,
+        processing_class=ready.tokenizer,
+        peft_config=ready.peft_config,
     )
 
 
@@ -256,36 +334,54 @@ def length_report(trainer: Any, pairs: int) -> tuple[int, int]:
     return dropped, int(truncated)
 
 
-def train_dpo(job: TrainJob) -> TrainResult:
+def _distributed(trainer: Any) -> dict[str, Any]:
+    """How many processes trained, over which backend (``gloo`` for CPU processes)."""
+    state = trainer.accelerator.state
+    return {
+        "processes": int(state.num_processes),
+        "backend": state.backend,
+        "type": str(state.distributed_type.value),
+    }
+
+
+def train_dpo(job: TrainJob, prepared: Prepared | None = None) -> TrainResult:
     """Train, save the model (or adapter) and tokenizer into ``job.output_dir``, and write
-    the settings and log history to ``longjudge_train.json`` there."""
-    pairs = load_dataset(job.pairs)
-    n_pairs = len(pairs)
-    trainer = build_trainer(dataclasses.replace(job, pairs=pairs))
-    dropped, truncated = length_report(trainer, n_pairs)
+    the settings, the fit counts and the log history to ``longjudge_train.json`` there."""
+    ready = prepared or prepare(job)
+    trainer = build_trainer(job, ready)
+    trainer_dropped, trainer_truncated = length_report(trainer, ready.fit.kept)
     output = trainer.train()
     trainer.save_model(str(job.output_dir))
     result = TrainResult(
         output_dir=job.output_dir,
-        pairs=n_pairs,
-        dropped=dropped,
-        truncated=truncated,
+        pairs=ready.fit.pairs,
+        trained=len(trainer.train_dataset),
+        fit=ready.fit,
+        trainer_dropped=trainer_dropped,
+        trainer_truncated=trainer_truncated,
         log_history=list(trainer.state.log_history),
         metrics=dict(output.metrics),
+        steps=int(trainer.state.global_step),
+        main_process=bool(trainer.is_world_process_zero()),
     )
-    if trainer.is_world_process_zero():
+    if result.main_process:
         args = trainer.args
         record = {
             "model": job.model,
-            "pairs": n_pairs,
-            "dropped_prompt_too_long": dropped,
-            "truncated": truncated,
+            "pairs": result.pairs,
+            "pairs_trained": result.trained,
+            "fit": ready.fit.as_dict(),
+            "dropped_prompt_too_long": trainer_dropped,
+            "truncated": trainer_truncated,
+            "steps": result.steps,
+            "distributed": _distributed(trainer),
             "settings": {
                 "beta": args.beta,
                 "loss_type": list(args.loss_type),
                 "loss_weights": list(args.loss_weights or []),
                 "learning_rate": args.learning_rate,
                 "max_length": args.max_length,
+                "truncation": job.options.truncation,
                 "lora": job.options.lora.model_dump() if job.options.lora else None,
             },
             "log_history": result.log_history,
@@ -301,14 +397,18 @@ __all__ = [
     "DEFAULT_LEARNING_RATE",
     "DEFAULT_MAX_LENGTH",
     "LoraOptions",
+    "NothingToTrainError",
+    "Prepared",
     "TrainJob",
     "TrainOptions",
     "TrainResult",
     "build_args",
     "build_trainer",
     "check_keys",
+    "fit_pairs",
     "length_report",
     "load_dataset",
+    "prepare",
     "resolve_args",
     "split_config",
     "train_dpo",
