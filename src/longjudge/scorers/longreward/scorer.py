@@ -24,7 +24,7 @@ from ..base import Scorer
 from .completeness import KeyPoints, extract_key_points, score_completeness
 from .config import LongRewardConfig
 from .direct import score_direct
-from .faithfulness import score_faithfulness
+from .faithfulness import FaithfulnessStats, score_faithfulness
 from .steps import Prompts, StepContext
 
 
@@ -74,6 +74,12 @@ class LongReward(Scorer):
         self.retriever = retriever
         self.prompts = Prompts.build(self.config)
         self.tokenizer = get_tokenizer(self.config.tokenizer, judge=client.judge)
+        self._faith_stats = FaithfulnessStats()
+
+    def stats(self) -> dict[str, Any]:
+        """Run counters: quote checks, support from another statement's excerpt, second
+        looks and per-prompt index builds (see :class:`FaithfulnessStats`)."""
+        return self._faith_stats.to_dict()
 
     def describe(self) -> dict[str, Any]:
         return {"method": self.method, "longreward": self.config.model_dump(mode="json")}
@@ -98,6 +104,7 @@ class LongReward(Scorer):
                 self.tokenizer,
                 self.retriever,
             )
+            self._faith_stats.built(index.build_seconds)
         task = None
         if "completeness" in dims:
             chunks = await asyncio.to_thread(
@@ -132,6 +139,8 @@ class LongReward(Scorer):
 
         results = await asyncio.gather(*(run(d) for d in self.config.dimensions))
         dimensions = {d.name: d for d in results}
+        if "faithfulness" in dimensions:
+            self._faith_stats.add(dimensions["faithfulness"].details)
         total, reason = combine(dimensions, self.config)
         usage = sum((d.usage for d in results), start=Usage())
         meta: dict[str, Any] = {
