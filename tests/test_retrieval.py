@@ -24,9 +24,9 @@ from longjudge.retrieval import (
 )
 from longjudge.retrieval.bm25 import bm25_terms
 from longjudge.retrieval.config import dense_available, resolve_method
-from longjudge.retrieval.select import excerpts, mix_context, pick, smooth
 from longjudge.retrieval.dense import load_model
 from longjudge.retrieval.hybrid import HybridIndex, rrf
+from longjudge.retrieval.select import excerpts, mix_context, pick, smooth
 from longjudge.text import token_windows
 from longjudge.types import Chunk
 
