@@ -61,10 +61,10 @@ METHODS: dict[str, dict[str, Any]] = {
     },
     "hybrid zscore 128x5": {**PAPER, "method": "hybrid"},
     "hybrid zscore 64-token windows": {
-        **PAPER, "method": "hybrid", "window_tokens": 64, "top_k": 10
+        **PAPER, "method": "hybrid", "window_tokens": 64, "top_k": 20
     },
     "  + smoothing along the document": {
-        **PAPER, "method": "hybrid", "window_tokens": 64, "top_k": 10, "neighbour_weight": 0.5
+        **PAPER, "method": "hybrid", "window_tokens": 64, "top_k": 20, "neighbour_weight": 0.5
     },
     "bm25 default pipeline": {"method": "bm25"},
     "default (auto)": {},

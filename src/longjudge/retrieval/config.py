@@ -36,7 +36,7 @@ class RetrievalConfig(StrictModel):
         "the next one would pass this budget (the paper shows 5 windows of 128 tokens).",
     )
     top_k: int = Field(
-        10, ge=1, le=100, description="Most windows per statement (the budget usually binds)."
+        20, ge=1, le=100, description="Most windows per statement (the budget usually binds)."
     )
     neighbour_weight: float = Field(
         0.5,
