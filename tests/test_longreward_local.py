@@ -44,7 +44,11 @@ def test_longreward_on_the_local_judge(tmp_path: Path) -> None:
     judge = LocalJudge("gemma-3-270m", JudgeConfig(n_ctx=4096, n_threads=2))
     cache = JudgeCache(tmp_path / "c.sqlite")
     config = LongRewardConfig(
-        max_statements=3, max_tokens=200, statement_analysis_chars=40, quote_chars=80
+        max_statements=3,
+        max_tokens=200,
+        statement_analysis_chars=40,
+        quote_chars=80,
+        retrieval={"method": "bm25"},  # type: ignore[arg-type]  # the judge is the subject
     )
     example = Example(id="b", context=CONTEXT, query="When did the bridge open and how long is it?")
     candidate = Candidate(id="b-0", example_id="b", text="It opened in 1932 and is 410 m long.")
