@@ -10,7 +10,7 @@ from longjudge.scorers.longreward.quotes import check_quote, locate, normalise
 from longjudge.types import Reward
 
 from .lr_script import LRScript
-from .test_longreward import CONTEXT, EXAMPLE, cand, scorer
+from .test_longreward import CONTEXT, EXAMPLE, LOOK_AGAIN, cand, scorer
 
 
 def faith(reward: Reward) -> tuple[float | None, dict]:  # type: ignore[type-arg]
@@ -118,7 +118,7 @@ def test_second_look_shows_the_next_best_excerpts_once() -> None:
         return "none" if seen[statement] == 1 else "full"
 
     script = LRScript(support=late)
-    lr, _ = scorer(script, dimensions=["faithfulness"])
+    lr, _ = scorer(script, dimensions=["faithfulness"], retrieval=LOOK_AGAIN)
     (reward,) = lr.score_sync(EXAMPLE, [cand(0, "Town 12 handles 120 ships. Town 13 is calm.")])
     score, details = faith(reward)
     assert score == 10.0
@@ -129,3 +129,11 @@ def test_second_look_shows_the_next_best_excerpts_once() -> None:
         spans = [(e["start"], e["end"]) for e in s["evidence"]]
         assert len(set(spans)) == len(spans)  # the second look shows new excerpts only
     assert lr.stats()["faithfulness_second_look"]["improved"] == 2
+
+
+def test_second_look_is_off_by_default() -> None:
+    script = LRScript(support=lambda s: "none")
+    lr, _ = scorer(script, dimensions=["faithfulness"])
+    (reward,) = lr.score_sync(EXAMPLE, [cand(0, "Town 12 handles 120 ships.")])
+    assert faith(reward)[1]["second_look"]["calls"] == 0
+    assert script.calls["lr_support_batch"] == 1

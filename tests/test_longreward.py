@@ -27,6 +27,9 @@ def cand(i: int, text: str) -> Candidate:
     return Candidate(id=f"e1-{i}", example_id="e1", text=text)
 
 
+LOOK_AGAIN = {"method": "bm25", "second_look_tokens": 640}
+
+
 def scorer(script: LRScript, **cfg: object) -> tuple[LongReward, MockJudge]:
     """LongReward over the mock judge; BM25 retrieval unless a test asks for another (these
     tests are about the scoring mechanics: the retrieval tests cover dense and hybrid)."""
@@ -124,7 +127,7 @@ def test_paper_and_batched_modes_give_the_same_score() -> None:
     calls = {}
     for mode in ("paper", "batched"):
         script = LRScript()
-        lr, _ = scorer(script, faithfulness_mode=mode, batch_size=2)
+        lr, _ = scorer(script, faithfulness_mode=mode, batch_size=2, retrieval=LOOK_AGAIN)
         (reward,) = lr.score_sync(EXAMPLE, [cand(0, text)])
         faith = reward.dimensions["faithfulness"]
         scores[mode] = faith.score

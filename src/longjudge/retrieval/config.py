@@ -84,11 +84,12 @@ class RetrievalConfig(StrictModel):
         60.0, gt=0, description="Hybrid with rrf fusion: the k of reciprocal rank fusion."
     )
     second_look_tokens: int = Field(
-        640,
+        0,
         ge=0,
         description="Faithfulness second look: a statement the judge did not find fully "
         "supported is shown up to this many tokens of its next-best windows (not shown "
-        "before) in one more batched call. 0: no second look.",
+        "before) in one more batched call. 0 (default): no second look; it costs a call and "
+        "shows more than budget_tokens to the statements it helps.",
     )
 
 

@@ -37,7 +37,7 @@ _QUOTES = str.maketrans(
     }
 )
 _ELLIPSIS = re.compile(r"\s*(?:\.\.\.|…)\s*")
-_EDGE = " \t\n\"'.,;:"
+_EDGE = " \t\n\"'"
 MIN_QUOTE_CHARS = 8
 
 VERIFIED = frozenset({"verified", "other_excerpt"})
