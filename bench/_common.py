@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import sys
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +35,17 @@ def sentences(text: str) -> list[str]:
     return [p.strip(" -*") for p in parts if len(p.strip(" -*")) > 25]
 
 
-def server_script() -> Any:
-    """The scripted LongReward judge (tests/lr_script.py) behind the fake server's hook."""
-    return as_server_script(LRScript(statements=sentences))
+def server_script(unsupported_every: int = 0) -> Any:
+    """The scripted LongReward judge (tests/lr_script.py) behind the fake server's hook.
+
+    ``unsupported_every``: judge about one statement in that many unsupported ("none", picked
+    by a hash of its text), so that the faithfulness second look has work to do.
+    """
+    script = LRScript(statements=sentences)
+    if unsupported_every:
+        every = unsupported_every
+        script.support = lambda s: "none" if zlib.crc32(s.encode()) % every == 0 else "full"
+    return as_server_script(script)
 
 
 def chars_over_4(messages: list[dict[str, Any]]) -> int:

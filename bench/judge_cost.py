@@ -44,6 +44,7 @@ class Cost:
     prepare_seconds: float
     seconds: float
     steps: dict[str, tuple[int, int, int]] = field(default_factory=dict)
+    second_look: dict[str, int] = field(default_factory=dict)
 
 
 class TimedLongReward(LongReward):
@@ -60,11 +61,19 @@ class TimedLongReward(LongReward):
         return out
 
 
-def run(server: FakeJudgeServer, mode: Literal["batched", "paper"], shared: bool) -> Cost:
+def run(
+    server: FakeJudgeServer,
+    mode: Literal["batched", "paper"],
+    shared: bool,
+    second_look: bool = False,
+) -> Cost:
     example, candidates = bundled()
     judge = OpenAIJudge("fake-judge", JudgeConfig(base_url=server.base_url))
     client = JudgeClient(judge, max_concurrency=16)  # no cache: every call is counted
-    scorer = TimedLongReward(client, LongRewardConfig(faithfulness_mode=mode))
+    config = LongRewardConfig(faithfulness_mode=mode)
+    if second_look:  # off by default; the bench prints what turning it on costs
+        config.retrieval.second_look_tokens = 640
+    scorer = TimedLongReward(client, config)
     before = len(server.requests)
     rewards: list[Reward] = []
 
@@ -99,7 +108,26 @@ def run(server: FakeJudgeServer, mode: Literal["batched", "paper"], shared: bool
             step: (u.calls, u.prompt_tokens, u.completion_tokens)
             for step, u in client.usage.steps.items()
         },
+        second_look=scorer.stats()["faithfulness_second_look"],
     )
+
+
+def second_look_cost() -> None:
+    """The second look's cost (640 tokens, off by default) when the judge finds about one
+    statement in three unsupported."""
+    fake = FakeJudgeConfig(record_bodies=True)
+    with FakeJudgeServer(fake, script=server_script(unsupported_every=3)) as server:
+        print("\nsecond look, judge finding about 1 statement in 3 unsupported (per response):")
+        for mode in MODES:
+            off = run(server, mode, True)
+            on = run(server, mode, True, second_look=True)
+            looks = on.second_look
+            print(
+                f"  {mode:8} without {off.calls:4.1f} calls {off.prompt_tokens:7,.0f} prompt tok;"
+                f" with {on.calls:4.1f} calls {on.prompt_tokens:7,.0f} prompt tok"
+                f" (+{on.calls - off.calls:.1f} calls, +{on.prompt_tokens - off.prompt_tokens:,.0f}"
+                f" tok; {looks.get('statements', 0) / 10:.1f} statements looked at again)"
+            )
 
 
 def main() -> None:
@@ -137,7 +165,8 @@ def main() -> None:
         f"({1 - b.prompt_tokens / alone.prompt_tokens:.0%} of the tokens)"
     )
     print(
-        f"per-prompt preparation (evidence index + windows): {b.prepare_count} build, "
+        f"per-prompt preparation (evidence index + windows, {LongRewardConfig().retrieval.method}"
+        f" retrieval): {b.prepare_count} build, "
         f"{b.prepare_seconds:.2f} s shared vs {alone.prepare_count} builds, "
         f"{alone.prepare_seconds:.2f} s per response"
     )
@@ -147,6 +176,7 @@ def main() -> None:
         f"response, per-prompt work included): {'MET' if met else 'NOT MET'} "
         f"({b.calls:.1f} calls, {b.prompt_tokens:,.0f} prompt tokens)"
     )
+    second_look_cost()
 
 
 if __name__ == "__main__":

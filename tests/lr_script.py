@@ -26,6 +26,9 @@ class LRScript:
     support: Callable[[str], str] = lambda s: next(
         (v for k, v in SUPPORT_BY_WORD.items() if k in s), "full"
     )
+    #: (statement, excerpts shown {label: text}, the statement's own labels) -> (label, quote);
+    #: default: the opening words of the statement's first own excerpt.
+    quote: Callable[[str, dict[str, str], list[str]], tuple[str, str]] | None = None
     broken: set[str] = field(default_factory=set)
     calls: dict[str, int] = field(default_factory=dict)
 
@@ -51,18 +54,36 @@ class LRScript:
             return json.dumps({"statements": split(answer)})
         if name == "lr_support":
             statement = _block(user, "STATEMENT")
-            return json.dumps({"analysis": "checked", "support": self.support(statement)})
+            shown = _excerpts(_block(user, "EXCERPTS"))
+            return json.dumps(self._verdict(statement, shown, list(shown)))
         if name == "lr_support_batch":
             listing = _block(user, "STATEMENTS")
+            shown = _excerpts(_block(user, "EXCERPTS"))
             verdicts = {}
             for line in listing.splitlines():
-                match = re.match(r"(\d+)\. (.*) \(excerpts: .*\)$", line)
+                match = re.match(r"(\d+)\. (.*) \(excerpts: (.*)\)$", line)
                 if match:
-                    verdicts[match.group(1)] = {
-                        "analysis": "checked", "support": self.support(match.group(2))
-                    }
+                    own = [x.strip() for x in match.group(3).split(",") if x.strip() in shown]
+                    verdicts[match.group(1)] = self._verdict(match.group(2), shown, own)
             return json.dumps({"verdicts": verdicts})
         raise AssertionError(f"unexpected step {name}")
+
+
+    def _verdict(self, statement: str, shown: dict[str, str], own: list[str]) -> dict[str, str]:
+        support = self.support(statement)
+        label = quote = ""
+        if support != "none":
+            if self.quote is not None:
+                label, quote = self.quote(statement, shown, own)
+            elif own:
+                label, quote = own[0], " ".join(shown[own[0]].split()[:12])
+        return {"analysis": "checked", "excerpt": label, "quote": quote, "support": support}
+
+
+def _excerpts(block: str) -> dict[str, str]:
+    """The excerpts of an EXCERPTS block: label -> text."""
+    found = re.findall(r"^\[(E\d+)\] (.*?)(?=\n\n\[E\d+\] |\Z)", block, re.S | re.M)
+    return {label: text for label, text in found}
 
 
 def server_script(script: Callable[[JudgeRequest], str]) -> Callable[[dict[str, Any]], str]:

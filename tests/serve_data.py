@@ -54,7 +54,7 @@ class VaryingScript(LRScript):
 
 def make_scorer(cache: JudgeCache | None = None, delay: float = 0.0) -> LongReward:
     client = JudgeClient(MockJudge(VaryingScript(), delay=delay), retry=RETRY, cache=cache)
-    return LongReward(client, LongRewardConfig())
+    return LongReward(client, LongRewardConfig(retrieval={"method": "bm25"}))  # type: ignore[arg-type]
 
 
 def summary(reward: dict[str, Any] | Reward) -> tuple[Any, ...]:

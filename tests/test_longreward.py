@@ -27,7 +27,13 @@ def cand(i: int, text: str) -> Candidate:
     return Candidate(id=f"e1-{i}", example_id="e1", text=text)
 
 
+LOOK_AGAIN = {"method": "bm25", "second_look_tokens": 640}
+
+
 def scorer(script: LRScript, **cfg: object) -> tuple[LongReward, MockJudge]:
+    """LongReward over the mock judge; BM25 retrieval unless a test asks for another (these
+    tests are about the scoring mechanics: the retrieval tests cover dense and hybrid)."""
+    cfg.setdefault("retrieval", {"method": "bm25"})
     judge = MockJudge(script)
     client = JudgeClient(judge, retry=FAST_RETRY)
     return LongReward(client, LongRewardConfig.model_validate(cfg)), judge
@@ -87,7 +93,8 @@ def test_statement_and_evidence_bookkeeping() -> None:
     assert [s["value"] for s in statements] == [1.0, 0.5]
     for s in statements:
         spans = [(e["start"], e["end"]) for e in s["evidence"]]
-        assert 1 <= len(spans) <= 5
+        assert 1 <= len(spans) <= 10
+        assert sum(e["n_tokens"] for e in s["evidence"]) <= 640
         assert spans == sorted(spans), "evidence is passed in document order"
         assert all(CONTEXT[a:b].strip() for a, b in spans)
     first = " ".join(CONTEXT[e["start"]:e["end"]] for e in statements[0]["evidence"])
@@ -142,12 +149,22 @@ def test_paper_and_batched_modes_give_the_same_score() -> None:
     calls = {}
     for mode in ("paper", "batched"):
         script = LRScript()
-        lr, _ = scorer(script, faithfulness_mode=mode, batch_size=2)
+        lr, _ = scorer(script, faithfulness_mode=mode, batch_size=2, retrieval=LOOK_AGAIN)
         (reward,) = lr.score_sync(EXAMPLE, [cand(0, text)])
-        scores[mode] = reward.dimensions["faithfulness"].score
+        faith = reward.dimensions["faithfulness"]
+        scores[mode] = faith.score
         calls[mode] = script.calls.get("lr_support", 0) + script.calls.get("lr_support_batch", 0)
+        # PART, NONE, PART get a second look; this judge answers as before, nothing improves
+        assert faith.details["second_look"]["statements"] == 3
+        assert faith.details["second_look"]["improved"] == 0
+        assert faith.details["quotes"] == {"verified": 4}
     assert scores["paper"] == scores["batched"] == pytest.approx(10 * 3 / 5)
-    assert calls == {"paper": 5, "batched": 3}
+    assert calls == {"paper": 5 + 3, "batched": 3 + 2}
+    script = LRScript()
+    lr, _ = scorer(script, batch_size=2, retrieval={"method": "bm25", "second_look_tokens": 0})
+    (reward,) = lr.score_sync(EXAMPLE, [cand(0, text)])
+    assert script.calls["lr_support_batch"] == 3
+    assert reward.dimensions["faithfulness"].details["second_look"]["calls"] == 0
 
 
 def test_batched_verdicts_with_missing_ids_are_unscored_not_guessed() -> None:
@@ -163,7 +180,8 @@ def test_batched_verdicts_with_missing_ids_are_unscored_not_guessed() -> None:
         return out
 
     judge = MockJudge(drop_one)
-    lr = LongReward(JudgeClient(judge, retry=FAST_RETRY), LongRewardConfig())
+    config = LongRewardConfig(retrieval={"method": "bm25"})  # type: ignore[arg-type]
+    lr = LongReward(JudgeClient(judge, retry=FAST_RETRY), config)
     (reward,) = lr.score_sync(EXAMPLE, [cand(0, "A one FULL. B two FULL.")])
     faith = reward.dimensions["faithfulness"]
     assert faith.status == "unscored" and "verdict_ids_mismatch" in (faith.reason or "")

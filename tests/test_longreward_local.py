@@ -43,7 +43,13 @@ def test_longreward_on_the_local_judge(tmp_path: Path) -> None:
 
     judge = LocalJudge("gemma-3-270m", JudgeConfig(n_ctx=4096, n_threads=2))
     cache = JudgeCache(tmp_path / "c.sqlite")
-    config = LongRewardConfig(max_statements=3, max_tokens=200, statement_analysis_chars=40)
+    config = LongRewardConfig(
+        max_statements=3,
+        max_tokens=200,
+        statement_analysis_chars=40,
+        quote_chars=80,
+        retrieval={"method": "bm25"},  # type: ignore[arg-type]  # the judge is the subject
+    )
     example = Example(id="b", context=CONTEXT, query="When did the bridge open and how long is it?")
     candidate = Candidate(id="b-0", example_id="b", text="It opened in 1932 and is 410 m long.")
     lr = LongReward(JudgeClient(judge, cache=cache), config)
@@ -55,6 +61,21 @@ def test_longreward_on_the_local_judge(tmp_path: Path) -> None:
             dim.status == "unscored" and dim.reason
         )
         assert dim.prompt_hashes
+    faith = reward.dimensions["faithfulness"]
+    for verdict in faith.details.get("statements", []):
+        # the grammar held the proof's shape: a support verdict carries a checked quote
+        if verdict["support"] in ("full", "partial"):
+            quote = verdict["quote"]
+            assert quote["status"] in {"verified", "other_excerpt", "not_shown", "not_found",
+                                       "missing"}
+            assert quote["excerpt"] == "" or quote["excerpt"].startswith("E")
+            if quote["status"] in ("verified", "other_excerpt"):
+                assert CONTEXT[quote["start"] : quote["end"]]
+        elif verdict["support"] == "none":
+            assert verdict["quote"] is None
+    print("local judge faithfulness:", faith.status, faith.score, faith.reason,
+          [(v["support"], (v["quote"] or {}).get("status")) for v in
+           faith.details.get("statements", [])])
     calls = lr.client.usage.total().calls
     assert calls >= 4
     # The same job again comes from the cache: no new judge call.

@@ -134,3 +134,22 @@ def test_s2l_run_with_exclusions_and_unbounded_totals(tmp_path: Path) -> None:
     # The excluded 11-1 has the highest total but is never marked best.
     assert re.search(r'<tr class="best"><td><a href="#[^"]+">11-2</a>', page)
     assert re.search(r'<tr class="worst"><td><a href="#[^"]+">11-3</a>', page)
+
+
+def test_verified_quote_is_underlined_in_its_window_and_shown_first() -> None:
+    from longjudge.evaluation.report.evidence import evidence_list
+
+    text = "zero one two three four five six seven eight nine"
+    assert highlight("one two three", "x", (4, 7)) == 'one <span class="quote">two</span> three'
+    quote = {"text": "four five", "status": "verified", "start": 19, "end": 28, "own": True}
+    windows = [
+        {"chunk_index": 0, "start": 0, "end": 13, "score": 0.9},
+        {"chunk_index": 2, "start": 19, "end": 33, "score": 0.1},
+    ]
+    shown = evidence_list(text, windows, "Five!", limit=1, margin=0, quote=quote)
+    assert '<span class="quote">four <strong>five</strong></span>' in shown
+    assert "characters 19–33" in shown and "1 more window" in shown
+    forged = {**quote, "status": "not_found"}
+    plain = evidence_list(text, windows, "Five!", limit=2, margin=0, quote=forged)
+    assert 'class="quote"' not in plain  # an unverified quote is never highlighted
+    assert plain.index("characters 0–13") < plain.index("characters 19–33")

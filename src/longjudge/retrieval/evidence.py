@@ -2,21 +2,32 @@
 
 A LongReward prompt builds one :class:`EvidenceIndex` in its ``prepare`` step; every statement
 of every candidate of that prompt then asks it for evidence. The index is read-only after
-``build`` (safe to share across threads and tasks) and remembers the answers to queries it has
-already seen, since candidates of one prompt often repeat the same statement.
+``build`` (safe to share across threads and tasks) and remembers the window scores of queries
+it has already seen, since candidates of one prompt often repeat the same statement.
+
+Picking a statement's evidence (:mod:`.select`): every window is scored for the statement (the
+question first), the scores of the response's neighbouring statements are mixed in
+(``context_weight``), the scores are smoothed along the document (``neighbour_weight``), and the
+best windows are taken until ``budget_tokens``; picked windows that touch are shown as one
+excerpt.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from ..text import Tokenizer, token_windows
 from ..types import Chunk, Evidence
 from .base import Hit, Index, Retriever
-from .config import RetrievalConfig, build_retriever
+from .config import RetrievalConfig, build_retriever, resolve_method
+from .select import excerpts, mix_context, pick, smooth
 
-_MEMO_LIMIT = 20_000
+_MEMO_FLOATS = 20_000_000
 
 
 @dataclass(frozen=True)
@@ -26,7 +37,10 @@ class EvidenceIndex:
     chunks: tuple[Chunk, ...]
     index: Index
     config: RetrievalConfig
-    _memo: dict[str, list[Hit]] = field(default_factory=dict, repr=False, compare=False)
+    method: str = ""
+    build_seconds: float = 0.0
+    _memo: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @classmethod
     def build(
@@ -38,12 +52,20 @@ class EvidenceIndex:
     ) -> EvidenceIndex:
         """Cut ``context`` into windows and index them (the expensive, once-per-context step)."""
         cfg = config or RetrievalConfig()
+        started = time.perf_counter()
         chunks = tuple(
             token_windows(
                 context, cfg.window_tokens, tokenizer, align_sentences=cfg.align_sentences
             )
         )
-        return cls(chunks, (retriever or build_retriever(cfg)).build(chunks), cfg)
+        chosen = retriever or build_retriever(cfg)
+        index = chosen.build(chunks)
+        method = getattr(chosen, "name", "") if retriever else resolve_method(cfg)
+        return cls(chunks, index, cfg, str(method), time.perf_counter() - started)
+
+    @property
+    def tokens(self) -> np.ndarray:
+        return np.array([c.n_tokens for c in self.chunks], dtype=np.int64)
 
     def query(self, statement: str, question: str = "") -> str:
         """The retrieval query for a statement (the question first when configured)."""
@@ -51,38 +73,84 @@ class EvidenceIndex:
             return f"{question.strip()}\n{statement}"
         return statement
 
-    def hits_many(self, queries: Sequence[str]) -> list[list[Hit]]:
-        """Top-k hits per query (best first); repeated queries are answered from memory."""
-        known = {q: self._memo.get(q) for q in queries}
-        missing = [q for q, hits in known.items() if hits is None]
-        if missing:
-            found = self.index.search_many(missing, self.config.top_k)
-            if len(self._memo) + len(missing) > _MEMO_LIMIT:
-                self._memo.clear()
-            for query, hits in zip(missing, found, strict=True):
-                known[query] = self._memo[query] = hits
-        return [known[q] or [] for q in queries]
+    def scores_many(self, queries: Sequence[str]) -> np.ndarray:
+        """A (queries x windows) score matrix; repeated queries are answered from memory.
 
-    def _evidence(self, hits: list[Hit]) -> list[Evidence]:
-        out = [
-            Evidence(
-                chunk_index=h.chunk_index,
-                start=self.chunks[h.chunk_index].start,
-                end=self.chunks[h.chunk_index].end,
-                score=h.score,
-            )
-            for h in hits
-        ]
-        return sorted(out, key=lambda ev: ev.start)
+        An index without ``scores_many`` (a custom retriever that only searches) scores its
+        ``top_k`` hits and leaves every other window at -inf (never picked).
+        """
+        n = len(self.chunks)
+        with self._lock:
+            known = {q: self._memo.get(q) for q in queries}
+        missing = [q for q, row in known.items() if row is None]
+        if missing:
+            scorer = getattr(self.index, "scores_many", None)
+            if scorer is not None:
+                rows = np.asarray(scorer(missing), dtype=np.float64)
+            else:
+                rows = np.full((len(missing), n), -np.inf)
+                hits: list[list[Hit]] = self.index.search_many(missing, self.config.top_k)
+                for r, found in enumerate(hits):
+                    for hit in found:
+                        rows[r, hit.chunk_index] = hit.score
+            with self._lock:
+                if (len(self._memo) + len(missing)) * max(n, 1) > _MEMO_FLOATS:
+                    self._memo.clear()
+                for query, row in zip(missing, rows, strict=True):
+                    known[query] = self._memo[query] = row
+        if not queries:
+            return np.zeros((0, n))
+        rows_out = [known[q] for q in queries]
+        return np.vstack([r for r in rows_out if r is not None]).reshape(len(queries), n)
+
+    def _final_scores(self, statements: Sequence[str], question: str) -> np.ndarray:
+        raw = self.scores_many([self.query(s, question) for s in statements])
+        cfg = self.config
+        mixed = mix_context(raw, cfg.context_weight)
+        return smooth(mixed, cfg.neighbour_weight, cfg.neighbour_radius)
+
+    def _positive_only(self) -> bool:
+        return bool(getattr(self.index, "positive_only", False))
 
     def evidence(self, statement: str, question: str = "") -> list[Evidence]:
-        """Top-k windows for one statement, in document order, with their offsets."""
+        """The evidence of one statement on its own, in document order, with offsets."""
         return self.evidence_many([statement], question)[0]
 
-    def evidence_many(self, statements: Sequence[str], question: str = "") -> list[list[Evidence]]:
-        """``evidence`` for several statements in one batch (dense: one encoder call)."""
-        hits = self.hits_many([self.query(s, question) for s in statements])
-        return [self._evidence(h) for h in hits]
+    def evidence_many(
+        self,
+        statements: Sequence[str],
+        question: str = "",
+        *,
+        exclude: Sequence[Sequence[Evidence]] | None = None,
+        budget: int | None = None,
+    ) -> list[list[Evidence]]:
+        """Evidence for the statements of one response, in the response's order.
 
+        ``exclude`` (one list per statement) leaves windows out that were already shown: the
+        second look asks for the next-best windows this way, with its own ``budget``.
+        """
+        if not statements:
+            return []
+        scores = self._final_scores(statements, question)
+        tokens = self.tokens
+        out: list[list[Evidence]] = []
+        for row, statement_scores in enumerate(scores):
+            banned = _windows_of(exclude[row]) if exclude is not None else set()
+            picked = pick(
+                statement_scores,
+                tokens,
+                budget if budget is not None else self.config.budget_tokens,
+                self.config.top_k,
+                banned,
+                positive_only=self._positive_only(),
+            )
+            out.append(excerpts(self.chunks, picked, statement_scores))
+        return out
+
+
+def _windows_of(evidence: Sequence[Evidence]) -> set[int]:
+    return {
+        i for ev in evidence for i in range(ev.chunk_index, ev.chunk_index + max(1, ev.windows))
+    }
 
 __all__ = ["EvidenceIndex"]

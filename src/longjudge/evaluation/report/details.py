@@ -94,7 +94,15 @@ def _statements(dim: DimensionScore, context: str | None, config: ReportConfig) 
     if not statements:
         return ""
     mode = esc(details.get("mode", "?"))
-    parts = [f'<p class="note">{len(statements)} statement(s), mode {mode}.</p>']
+    quotes = details.get("quotes") or {}
+    foreign = int(quotes.get("other_statement", 0))
+    unproved = sum(int(quotes.get(k, 0)) for k in ("not_shown", "not_found", "missing"))
+    note = f"{len(statements)} statement(s), mode {mode}"
+    if foreign:
+        note += f"; {foreign} support verdict(s) rest on another statement's excerpt"
+    if unproved:
+        note += f"; {unproved} support verdict(s) without a verified quote (not counted)"
+    parts = [f'<p class="note">{esc(note)}.</p>']
     for i, verdict in enumerate(statements, start=1):
         support = verdict.get("support")
         if support is None:
@@ -104,10 +112,15 @@ def _statements(dim: DimensionScore, context: str | None, config: ReportConfig) 
         text = str(verdict.get("statement", ""))
         why = verdict.get("analysis") or verdict.get("reason") or ""
         evidence = verdict.get("evidence") or []
+        quote = verdict.get("quote") if isinstance(verdict.get("quote"), dict) else None
+        if quote is not None:
+            tag += _quote_badge(quote)
+        if verdict.get("second_look"):
+            tag += badge("second look", "grey", "found with the next-best excerpts")
         ev_html = ""
         if evidence and config.max_evidence:
             shown = evidence_list(
-                context, evidence, text, config.max_evidence, config.snippet_margin
+                context, evidence, text, config.max_evidence, config.snippet_margin, quote
             )
             opened = " open" if i == 1 else ""
             ev_html = (
@@ -120,6 +133,17 @@ def _statements(dim: DimensionScore, context: str | None, config: ReportConfig) 
             f"{f'<p class=why>{esc(why)}</p>' if why else ''}{ev_html}</div>"
         )
     return "".join(parts)
+
+
+def _quote_badge(quote: dict[str, Any]) -> str:
+    """Whether the judge's quote was found in the excerpts (and in whose)."""
+    status = str(quote.get("status", "?"))
+    text = str(quote.get("text", ""))
+    if status in ("verified", "other_excerpt"):
+        if quote.get("own") is False:
+            return badge("quote from another statement's excerpt", "warn", text)
+        return badge(f"quote verified ({quote.get('excerpt', '')})", "good", text)
+    return badge(f"quote {status.replace('_', ' ')}: not counted as support", "bad", text)
 
 
 def _other_details(dim: DimensionScore) -> str:

@@ -77,6 +77,7 @@ white-space:normal}
 margin-bottom:4px;font-family:system-ui,sans-serif}
 mark{background:var(--mark);color:var(--fg);padding:0 1px;border-radius:2px}
 mark strong{background:#ffd54a;font-weight:700}
+.quote{text-decoration:underline 2px #1a7f37;text-underline-offset:3px;color:var(--fg)}
 ol.points{margin:4px 0 4px 20px;padding:0}
 ol.points li{margin:2px 0}
 .plot{margin:10px 0 4px;text-align:center}

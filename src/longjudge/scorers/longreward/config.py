@@ -65,6 +65,16 @@ class LongRewardConfig(StrictModel):
     statement_analysis_chars: int = Field(
         300, ge=20, description="Longest analysis per statement verdict (schema bound)."
     )
+    quote_chars: int = Field(
+        300,
+        ge=20,
+        description="Longest quote a support verdict may give as its proof (schema bound).",
+    )
+    unverified_support: Literal["zero", "half"] = Field(
+        "zero",
+        description="Value of a full or partial verdict whose quote is not found in the "
+        "excerpts shown: 'zero' (no support) or 'half' of its value.",
+    )
     max_tokens: int = Field(1536, ge=16, description="Completion budget of one judge call.")
 
     @model_validator(mode="after")

@@ -4,10 +4,14 @@
    functional sentences;
 2. retrieve: each statement (with the question) queries the prompt's shared evidence index,
    top-k windows in document order;
-3. verify: the judge grades support as full / partial / none, either one call per statement
-   (``paper``) or several statements per call with the union of their evidence shown once
-   (``batched``, the default);
-4. aggregate: score = 10 * mean(value), value 1 / 0.5 / 0.
+3. verify (:mod:`.support`): the judge grades support as full / partial / none and proves a
+   support verdict with a quote that is checked against the excerpts (:mod:`.quotes`), either
+   one call per statement (``paper``) or several statements per call with the union of their
+   evidence shown once (``batched``, the default);
+4. second look: statements not found fully supported are shown their next-best excerpts in
+   one more batched call (``retrieval.second_look_tokens``; 0 turns it off);
+5. aggregate: score = 10 * mean(value), value 1 / 0.5 / 0 (a support verdict whose quote is not
+   in the excerpts counts 0, or half with ``unverified_support: half``).
 
 A response with no factual statements is recorded as such (``no_factual_statements``) and gets
 ``no_statement_score`` (10 by default: it asserts nothing unsupported). If any statement ends
@@ -21,13 +25,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
-from ...errors import ParseError
-from ...prompts.base import data_block
-from ...types import SUPPORT_VALUE, Candidate, DimensionScore, Evidence, Example, Verdict
-from .outputs import BatchSupportOut, batch_schema
+from ...types import Candidate, DimensionScore, Evidence, Example, Verdict
 from .steps import StepContext, StepFailed, answer_block, question_block
+from .support import quote_counts, verify_batch, verify_one
 
 NAME = "faithfulness"
 
@@ -35,7 +37,58 @@ NAME = "faithfulness"
 class EvidenceSource(Protocol):
     """The per-prompt evidence index (built once, shared by every candidate)."""
 
-    def evidence_many(self, statements: Sequence[str], question: str) -> list[list[Evidence]]: ...
+    def evidence_many(
+        self,
+        statements: Sequence[str],
+        question: str = "",
+        *,
+        exclude: Sequence[Sequence[Evidence]] | None = None,
+        budget: int | None = None,
+    ) -> list[list[Evidence]]: ...
+
+
+class FaithfulnessStats:
+    """Counters over a run's faithfulness results, for the run summary: verdicts by quote
+    status, verified support that came from another statement's excerpt of the batch, the
+    second look (statements, calls, improved) and the per-prompt index builds."""
+
+    def __init__(self) -> None:
+        self.quotes: dict[str, int] = {}
+        self.second: dict[str, int] = {}
+        self.builds: list[float] = []  # build seconds of each per-prompt index
+        self.dropped = self.over_cap = 0  # statements beyond max_statements, responses with any
+
+    def add(self, details: dict[str, Any]) -> None:
+        for key, n in (details.get("quotes") or {}).items():
+            self.quotes[key] = self.quotes.get(key, 0) + int(n)
+        for key, n in (details.get("second_look") or {}).items():
+            self.second[key] = self.second.get(key, 0) + int(n)
+        dropped = int(details.get("statements_dropped") or 0)
+        self.dropped += dropped
+        self.over_cap += dropped > 0
+
+    def built(self, seconds: float) -> None:
+        self.builds.append(seconds)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "faithfulness_quotes": dict(self.quotes),
+            "faithfulness_second_look": dict(self.second),
+            "evidence_index_builds": len(self.builds),
+            "evidence_index_seconds": round(sum(self.builds), 3),
+            "statements_dropped": self.dropped,
+            "responses_over_statement_cap": self.over_cap,
+        }
+
+
+def describe_index(index: EvidenceSource) -> dict[str, object]:
+    """What the per-prompt index was (its method, windows and build time), for the record."""
+    chunks = getattr(index, "chunks", ())
+    return {
+        "method": getattr(index, "method", ""),
+        "windows": len(chunks),
+        "build_seconds": round(float(getattr(index, "build_seconds", 0.0)), 4),
+    }
 
 
 async def decompose(ctx: StepContext, example: Example, candidate: Candidate) -> list[str]:
@@ -57,76 +110,63 @@ async def retrieve(
     return [Verdict(statement=s, evidence=ev) for s, ev in zip(statements, found, strict=True)]
 
 
-def _excerpt(context: str, ev: Evidence, label: str) -> str:
-    return f"[{label}] " + context[ev.start : ev.end].strip()
-
-
-async def verify_one(ctx: StepContext, example: Example, verdict: Verdict) -> None:
-    """Paper mode: one call for one statement and its own evidence."""
-    excerpts = "\n\n".join(
-        _excerpt(example.context, ev, f"E{i + 1}") for i, ev in enumerate(verdict.evidence)
+async def second_look(
+    ctx: StepContext, example: Example, index: EvidenceSource, verdicts: list[Verdict]
+) -> dict[str, int]:
+    """Statements not found fully supported get their next-best excerpts (not shown before)
+    in one more round of calls; a better verdict replaces the first one. A failed second
+    look leaves the first verdicts as they were (it is a second chance, not a requirement).
+    """
+    budget = ctx.config.retrieval.second_look_tokens
+    weak = [i for i, v in enumerate(verdicts) if v.value is not None and v.value < 1.0]
+    stats = {"statements": len(weak), "calls": 0, "improved": 0, "failed": 0}
+    if not budget or not weak:
+        return stats
+    more = await asyncio.to_thread(
+        index.evidence_many,
+        [v.statement for v in verdicts],
+        example.query,
+        exclude=[v.evidence for v in verdicts],
+        budget=budget,
     )
-    values = {
-        "question": question_block(example.query),
-        "evidence": data_block("EXCERPTS", excerpts or "(no excerpt found)"),
-        "statement": data_block("STATEMENT", verdict.statement),
-    }
-    try:
-        out = await ctx.ask(f"{NAME}.verify", ctx.prompts.support, values)
-    except StepFailed as exc:
-        verdict.reason = exc.reason
-        return
-    verdict.support, verdict.analysis = out.support, out.analysis
-    verdict.value = SUPPORT_VALUE[out.support]
+    again = [
+        Verdict(statement=verdicts[i].statement, evidence=more[i], second_look=True)
+        for i in weak
+        if more[i]
+    ]
+    if not again:
+        return stats
+    if ctx.config.faithfulness_mode == "paper":
+        await asyncio.gather(*(verify_one(ctx, example, v) for v in again))
+        stats["calls"] = len(again)
+    else:
+        size = ctx.config.batch_size
+        batches = [again[i : i + size] for i in range(0, len(again), size)]
+        await asyncio.gather(*(verify_batch(ctx, example, b, "second_look") for b in batches))
+        stats["calls"] = len(batches)
+    by_statement = iter(again)
+    for i in weak:
+        if not more[i]:
+            continue
+        second = next(by_statement)
+        first = verdicts[i]
+        if second.value is None:
+            stats["failed"] += 1
+        elif first.value is not None and second.value > first.value:
+            second.evidence = sorted(first.evidence + second.evidence, key=lambda e: e.start)
+            verdicts[i] = second
+            stats["improved"] += 1
+    return stats
 
 
-async def verify_batch(ctx: StepContext, example: Example, batch: Sequence[Verdict]) -> None:
-    """Batched mode: the union of the batch's evidence is shown once, in document order."""
-    windows = sorted({(ev.start, ev.end) for v in batch for ev in v.evidence})
-    label = {span: f"E{i + 1}" for i, span in enumerate(windows)}
-    excerpts = "\n\n".join(
-        f"[{label[span]}] " + example.context[span[0] : span[1]].strip() for span in windows
-    )
-    lines = []
-    for i, verdict in enumerate(batch, start=1):
-        refs = ", ".join(label[(ev.start, ev.end)] for ev in verdict.evidence) or "none"
-        one_line = " ".join(verdict.statement.split())  # a statement never spans two items
-        lines.append(f"{i}. {one_line} (excerpts: {refs})")
-    ids = [str(i) for i in range(1, len(batch) + 1)]
-
-    def complete(out: BatchSupportOut) -> None:
-        if set(out.verdicts) != set(ids):
-            got = sorted(out.verdicts, key=lambda k: (len(k), k))
-            raise ParseError("verdict_ids_mismatch", f"expected {ids}, got {got}")
-
-    values = {
-        "question": question_block(example.query),
-        "evidence": data_block("EXCERPTS", excerpts or "(no excerpt found)"),
-        "statements": data_block("STATEMENTS", "\n".join(lines)),
-        "ids": ", ".join(map(str, ids)),
-    }
-    try:
-        out = await ctx.ask(
-            f"{NAME}.verify",
-            ctx.prompts.support_batch,
-            values,
-            validate=complete,
-            schema=batch_schema(ids, ctx.config.statement_analysis_chars),
-        )
-    except StepFailed as exc:
-        for verdict in batch:
-            verdict.reason = exc.reason
-        return
-    for key, item in out.verdicts.items():
-        verdict = batch[int(key) - 1]
-        verdict.support, verdict.analysis = item.support, item.analysis
-        verdict.value = SUPPORT_VALUE[item.support]
-
-
-def aggregate(ctx: StepContext, verdicts: list[Verdict]) -> DimensionScore:
+def aggregate(
+    ctx: StepContext, verdicts: list[Verdict], extra: dict[str, object] | None = None
+) -> DimensionScore:
     details = {
         "mode": ctx.config.faithfulness_mode,
         "no_factual_statements": not verdicts,
+        "quotes": quote_counts(verdicts),
+        **(extra or {}),
         "statements": [v.model_dump() for v in verdicts],
     }
     common = {"details": details, "usage": ctx.usage.total(), "prompt_hashes": ctx.hashes}
@@ -159,9 +199,16 @@ async def score_faithfulness(
         size = ctx.config.batch_size
         batches = [verdicts[i : i + size] for i in range(0, len(verdicts), size)]
         await asyncio.gather(*(verify_batch(ctx, example, b) for b in batches))
-    score = aggregate(ctx, verdicts)
-    score.details["statements_dropped"] = dropped
-    return score
+    extra: dict[str, object] = {"retrieval": describe_index(index), "statements_dropped": dropped}
+    if all(v.value is not None for v in verdicts):
+        extra["second_look"] = await second_look(ctx, example, index, verdicts)
+    return aggregate(ctx, verdicts, extra)
 
 
-__all__ = ["EvidenceSource", "score_faithfulness"]
+__all__ = [
+    "EvidenceSource",
+    "FaithfulnessStats",
+    "describe_index",
+    "score_faithfulness",
+    "second_look",
+]

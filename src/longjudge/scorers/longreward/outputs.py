@@ -7,7 +7,7 @@ decoding, whatever the backend claims to have enforced.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -39,7 +39,15 @@ class StatementsOut(_Out):
 
 
 class SupportOut(_Out):
+    """One support verdict with its proof: the excerpt it rests on and a verbatim quote.
+
+    ``excerpt`` and ``quote`` are empty for ``none``. The schema sent with each request
+    (:func:`support_schema`) limits ``excerpt`` to the labels shown in that call.
+    """
+
     analysis: str
+    excerpt: str = ""
+    quote: str = ""
     support: Support
 
 
@@ -54,10 +62,29 @@ class BatchSupportOut(_Out):
     verdicts: dict[str, SupportOut]
 
 
-def batch_schema(ids: list[str], analysis_chars: int) -> dict[str, object]:
-    """The JSON schema of a batch verdict for statements ``ids``."""
-    one = SupportOut.model_json_schema()
-    one["properties"]["analysis"]["maxLength"] = analysis_chars
+def support_schema(
+    labels: list[str], analysis_chars: int, quote_chars: int
+) -> dict[str, Any]:
+    """The JSON schema of one verdict: ``excerpt`` is one of ``labels`` or empty, the quote
+    bounded to ``quote_chars`` (a generation bound for grammar-constrained backends)."""
+    return {
+        "type": "object",
+        "properties": {
+            "analysis": {"type": "string", "maxLength": analysis_chars},
+            "excerpt": {"type": "string", "enum": [*labels, ""]},
+            "quote": {"type": "string", "maxLength": quote_chars},
+            "support": {"type": "string", "enum": ["full", "partial", "none"]},
+        },
+        "required": ["analysis", "excerpt", "quote", "support"],
+        "title": "SupportOut",
+    }
+
+
+def batch_schema(
+    ids: list[str], analysis_chars: int, labels: list[str] | None = None, quote_chars: int = 300
+) -> dict[str, object]:
+    """The JSON schema of a batch verdict for statements ``ids`` (excerpts ``labels``)."""
+    one = support_schema(labels or [], analysis_chars, quote_chars)
     return {
         "type": "object",
         "properties": {
@@ -111,4 +138,5 @@ __all__ = [
     "SupportOut",
     "batch_schema",
     "coverage_schema",
+    "support_schema",
 ]

@@ -9,7 +9,6 @@ dimensions run concurrently and are combined by :func:`combine`.
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -26,7 +25,7 @@ from ..base import Scorer, hash_prompts
 from .completeness import KeyPoints, extract_key_points, score_completeness
 from .config import LongRewardConfig
 from .direct import score_direct
-from .faithfulness import score_faithfulness
+from .faithfulness import FaithfulnessStats, score_faithfulness
 from .steps import Prompts, StepContext
 
 
@@ -76,17 +75,16 @@ class LongReward(Scorer):
         self.retriever = retriever
         self.prompts = Prompts.build(self.config)
         self.tokenizer = get_tokenizer(self.config.tokenizer, judge=client.judge)
-        self.counts: Counter[str] = Counter()
+        self._faith_stats = FaithfulnessStats()
+
+    def stats(self) -> dict[str, Any]:
+        """Run counters: quote checks, support from another statement's excerpt, second
+        looks, per-prompt index builds and statements beyond ``max_statements`` (not verified)
+        with the responses that had any (see :class:`FaithfulnessStats`)."""
+        return self._faith_stats.to_dict()
 
     def describe(self) -> dict[str, Any]:
         return {"method": self.method, "longreward": self.config.model_dump(mode="json")}
-
-    def stats(self) -> dict[str, Any]:
-        """Statements beyond ``max_statements`` (not verified) and the responses that had any."""
-        return {
-            "statements_dropped": self.counts["statements_dropped"],
-            "responses_over_statement_cap": self.counts["responses_over_statement_cap"],
-        }
 
     def prompt_hashes(self) -> dict[str, str]:
         return hash_prompts([getattr(self.prompts, f.name) for f in fields(self.prompts)])
@@ -111,6 +109,7 @@ class LongReward(Scorer):
                 self.tokenizer,
                 self.retriever,
             )
+            self._faith_stats.built(index.build_seconds)
         task = None
         if "completeness" in dims:
             chunks = await asyncio.to_thread(
@@ -150,11 +149,8 @@ class LongReward(Scorer):
 
         results = await asyncio.gather(*(run(d) for d in self.config.dimensions))
         dimensions = {d.name: d for d in results}
-        faithfulness = dimensions.get("faithfulness")
-        dropped = faithfulness.details.get("statements_dropped", 0) if faithfulness else 0
-        if dropped:
-            self.counts["statements_dropped"] += dropped
-            self.counts["responses_over_statement_cap"] += 1
+        if "faithfulness" in dimensions:
+            self._faith_stats.add(dimensions["faithfulness"].details)
         total, reason = combine(dimensions, self.config)
         usage = sum((d.usage for d in results), start=Usage())
         meta: dict[str, Any] = {

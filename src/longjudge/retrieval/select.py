@@ -1,0 +1,112 @@
+"""Picking evidence windows from a statement's scores: context, smoothing, budget, excerpts.
+
+Pure numpy functions, each testable alone:
+
+- :func:`mix_context` adds to each statement's window scores ``weight`` times the scores of
+  the statement before and after it in the response (pronouns and short names get their
+  referent's windows);
+- :func:`smooth` lets each window add ``weight ** d`` times the score of the windows ``d`` away
+  (``d`` up to ``radius``), so that passages where support clusters beat isolated matches;
+- :func:`pick` takes the best windows until a token budget is spent;
+- :func:`excerpts` merges picked windows that touch into one excerpt with offsets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..types import Chunk, Evidence
+
+
+def mix_context(scores: np.ndarray, weight: float) -> np.ndarray:
+    """Row ``i`` plus ``weight`` times rows ``i-1`` and ``i+1`` (-inf entries stay -inf)."""
+    if weight <= 0 or scores.shape[0] < 2:
+        return scores
+    finite = np.where(np.isfinite(scores), scores, 0.0)
+    out: np.ndarray = scores.copy()
+    out[1:] += weight * finite[:-1]
+    out[:-1] += weight * finite[1:]
+    return out
+
+
+def smooth(scores: np.ndarray, weight: float, radius: int) -> np.ndarray:
+    """Each window plus ``weight ** d`` times the windows ``d`` away, for ``d <= radius``."""
+    if weight <= 0 or radius <= 0 or scores.shape[-1] < 2:
+        return scores
+    finite = np.where(np.isfinite(scores), scores, 0.0)
+    out = finite.copy()
+    for d in range(1, min(radius, scores.shape[-1] - 1) + 1):
+        w = weight**d
+        out[..., d:] += w * finite[..., :-d]
+        out[..., :-d] += w * finite[..., d:]
+    smoothed: np.ndarray = np.where(np.isfinite(scores) | (out != 0), out, -np.inf)
+    return smoothed
+
+
+def pick(
+    scores: np.ndarray,
+    tokens: np.ndarray,
+    budget: int,
+    top_k: int,
+    banned: set[int] | None = None,
+    *,
+    positive_only: bool = False,
+) -> list[int]:
+    """Window indices, best first, while they fit in ``budget`` tokens (at most ``top_k``).
+
+    A window that does not fit is skipped and smaller ones after it may still be taken; at
+    least one window is taken when any is eligible, even if it alone passes the budget.
+    """
+    order = np.lexsort((np.arange(scores.size), -scores))
+    chosen: list[int] = []
+    used = 0
+    for i in order:
+        index = int(i)
+        score = scores[index]
+        if not np.isfinite(score) or (positive_only and score <= 0):
+            break
+        if banned and index in banned:
+            continue
+        cost = int(tokens[index])
+        if chosen and used + cost > budget:
+            continue
+        chosen.append(index)
+        used += cost
+        if len(chosen) >= top_k or used >= budget:
+            break
+    return chosen
+
+
+def excerpts(chunks: Sequence[Chunk], picked: Sequence[int], scores: np.ndarray) -> list[Evidence]:
+    """Picked windows as excerpts in document order; windows that touch become one."""
+    out: list[Evidence] = []
+    for index in sorted(picked):
+        chunk = chunks[index]
+        score = float(scores[index])
+        last = out[-1] if out else None
+        if last is not None and last.chunk_index + last.windows == index:
+            out[-1] = last.model_copy(
+                update={
+                    "end": chunk.end,
+                    "windows": last.windows + 1,
+                    "n_tokens": last.n_tokens + chunk.n_tokens,
+                    "score": max(last.score, score),
+                }
+            )
+        else:
+            out.append(
+                Evidence(
+                    chunk_index=index,
+                    start=chunk.start,
+                    end=chunk.end,
+                    score=score,
+                    windows=1,
+                    n_tokens=chunk.n_tokens,
+                )
+            )
+    return out
+
+
+__all__ = ["excerpts", "mix_context", "pick", "smooth"]
