@@ -118,10 +118,12 @@ class OpenAIJudge(Judge):
             "/chat/completions", body=kwargs, cast_to=self._sdk.types.chat.ChatCompletion
         )
         if isinstance(completion, str):  # some servers answer 200 with a non-JSON body
-            raise TransientJudgeError("server returned a body that is not a chat completion")
+            raise TransientJudgeError(
+                "server returned a body that is not a chat completion", overload=False
+            )
         choices = completion.choices or []
         if not choices:
-            raise TransientJudgeError("server returned no choices")
+            raise TransientJudgeError("server returned no choices", overload=False)
         usage = completion.usage
         return JudgeResponse(
             texts=[c.message.content or "" for c in choices],
@@ -143,7 +145,7 @@ class OpenAIJudge(Judge):
         if isinstance(exc, (sdk.APITimeoutError, sdk.APIConnectionError)):
             return TransientJudgeError(message)
         if isinstance(exc, sdk.APIResponseValidationError | json.JSONDecodeError):
-            return TransientJudgeError(message)
+            return TransientJudgeError(message, overload=False)  # a broken body, not load
         if isinstance(exc, sdk.APIStatusError):
             status = exc.status_code
             if _is_dialect_error(exc):

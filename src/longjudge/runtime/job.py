@@ -128,6 +128,7 @@ async def run_job(job: ScoreJob) -> JobOutcome:
                     "input_errors": len(input_errors),
                     "usage": usage,
                     "scorer": scorer.stats(),
+                    "concurrency": client.limiter.summary(),
                 }
             )
     finally:
