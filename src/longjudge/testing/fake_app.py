@@ -35,7 +35,7 @@ class FakeJudgeApp:
 
     def __init__(self, config: FakeJudgeConfig, script: Script | None = None) -> None:
         self.config = config
-        self.script = script
+        self.script = script if script is not None else _load_script(config.script)
         self.plan = FaultPlan(config)
         self.requests: list[dict[str, Any]] = []
         self.by_status: Counter[str] = Counter()
@@ -267,6 +267,18 @@ class FakeJudgeApp:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+def _load_script(spec: str | None) -> Script | None:
+    """The script a ``module:attribute`` factory makes (None: no script)."""
+    if not spec:
+        return None
+    import importlib
+
+    module, _, attribute = spec.partition(":")
+    factory = getattr(importlib.import_module(module), attribute)
+    script: Script = factory()
+    return script
 
 
 def _record(

@@ -98,6 +98,12 @@ class FakeJudgeConfig(StrictModel):
         description="Answer 400 'maximum context length exceeded' when the messages hold more "
         "characters than this (a model's context window; None: no limit).",
     )
+    script: str | None = Field(
+        None,
+        description="'module:attribute' of a zero-argument factory that returns a script "
+        "(request body -> output text); the server imports it when no script is passed in "
+        "process, so that a server in a child process can answer as a scripted judge.",
+    )
     log_file: str | None = Field(
         None, description="Append one JSON line per request to this file (None: memory only)."
     )
