@@ -83,7 +83,7 @@ def measure(
             config = build_config(ScoreConfig, layers)
             job = ScoreJob(examples, responses, "openai/fake-judge", "longreward", config,
                            tmp / "run")
-            profiler = cProfile.Profile() if profile else None
+            profiler = cProfile.Profile(time.process_time) if profile else None  # CPU, not wall
             cpu = time.process_time()
             if profiler:
                 profiler.enable()

@@ -58,11 +58,21 @@ class OpenAIJudge(Judge):
             "json_schema" if config.structured_output == "auto" else config.structured_output
         )
         self._auto = config.structured_output == "auto"
+        # Keep a connection alive for every request the limiter may let through (the SDK
+        # keeps 100: past that, each request would open and close its own connection).
+        default = openai_sdk.DEFAULT_CONNECTION_LIMITS
+        limits = type(default)(
+            max_connections=max(default.max_connections or 0, config.max_concurrency),
+            max_keepalive_connections=max(
+                default.max_keepalive_connections or 0, config.max_concurrency
+            ),
+        )
         self._client = openai_sdk.AsyncOpenAI(
             base_url=self.base_url or None,
             api_key=self._api_key or "not-needed",
             timeout=config.timeout,
             max_retries=0,  # longjudge's retry policy is the only one
+            http_client=openai_sdk.DefaultAsyncHttpxClient(limits=limits, timeout=config.timeout),
         )
 
     def identity(self) -> dict[str, Any]:
@@ -112,25 +122,33 @@ class OpenAIJudge(Judge):
             kwargs["response_format"] = {"type": "json_object", "schema": request.schema_}
         # The client's documented ``post`` rather than ``chat.completions.create``: the body is
         # already plain JSON, and create() re-walks the messages and the schema against the
-        # SDK's type annotations on every call (a quarter of the client's CPU time per request
-        # at a few hundred requests per second).
-        completion = await self._client.post(
-            "/chat/completions", body=kwargs, cast_to=self._sdk.types.chat.ChatCompletion
-        )
-        if isinstance(completion, str):  # some servers answer 200 with a non-JSON body
+        # SDK's type annotations on every call. The answer comes back as bytes and is read
+        # here: building the SDK's ChatCompletion model costs more than the few fields used.
+        raw = await self._client.post("/chat/completions", body=kwargs, cast_to=bytes)
+        try:
+            completion = json.loads(raw)
+            choices = completion.get("choices") or []
+            texts = [(c["message"].get("content") or "") for c in choices]
+            finish = [c.get("finish_reason") for c in choices]
+            usage = completion.get("usage") or {}
+            prompt_tokens = int(usage.get("prompt_tokens") or 0)
+            completion_tokens = int(usage.get("completion_tokens") or 0)
+            model = completion.get("model") or self.model
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            # some servers answer 200 with a body that is not a chat completion
             raise TransientJudgeError(
                 "server returned a body that is not a chat completion", overload=False
-            )
-        choices = completion.choices or []
+            ) from exc
         if not choices:
             raise TransientJudgeError("server returned no choices", overload=False)
-        usage = completion.usage
+        if not all(isinstance(t, str) for t in texts):
+            raise TransientJudgeError("server returned a non-text message", overload=False)
         return JudgeResponse(
-            texts=[c.message.content or "" for c in choices],
-            model=completion.model or self.model,
-            prompt_tokens=usage.prompt_tokens if usage else 0,
-            completion_tokens=usage.completion_tokens if usage else 0,
-            finish_reasons=[c.finish_reason for c in choices],
+            texts=texts,
+            model=str(model),
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            finish_reasons=finish,
             structured=request.schema_ is not None and dialect != "none",
         )
 
