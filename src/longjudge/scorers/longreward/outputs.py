@@ -7,7 +7,8 @@ decoding, whatever the backend claims to have enforced.
 
 from __future__ import annotations
 
-from typing import Literal
+import functools
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -54,10 +55,18 @@ class BatchSupportOut(_Out):
     verdicts: dict[str, SupportOut]
 
 
-def batch_schema(ids: list[str], analysis_chars: int) -> dict[str, object]:
-    """The JSON schema of a batch verdict for statements ``ids``."""
+@functools.lru_cache(maxsize=8)
+def _support_schema(analysis_chars: int) -> dict[str, Any]:
+    # Built once per bound: pydantic's schema generation costs more than a judge call's
+    # client work. Shared by every batch schema, so never mutated.
     one = SupportOut.model_json_schema()
     one["properties"]["analysis"]["maxLength"] = analysis_chars
+    return one
+
+
+def batch_schema(ids: list[str], analysis_chars: int) -> dict[str, object]:
+    """The JSON schema of a batch verdict for statements ``ids``."""
+    one = _support_schema(analysis_chars)
     return {
         "type": "object",
         "properties": {
