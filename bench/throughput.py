@@ -105,8 +105,8 @@ def measure(
         + outcome.result.unscored, "scored": outcome.result.scored, "calls": served,
         "span": span, "rate": served / span, "ratio": served / span / (capacity / latency),
         "cpu_ms": 1000 * cpu / max(served, 1), "load": load,
-        "limit": summary["concurrency"]["limit"],
-        "prompts": summary["peak_prompts_in_flight"],
+        "limit": summary.get("concurrency", {}).get("limit", 0),
+        "prompts": summary.get("peak_prompts_in_flight", 0),
     }
 
 
