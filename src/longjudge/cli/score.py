@@ -98,7 +98,11 @@ def rewards_table(rewards: list[Reward]) -> Table:
 
 
 def _print_results(rundir: RunDir, outcome: JobOutcome, out_dir: Path) -> None:
-    out.print(rewards_table(rundir.rewards()))
+    rewards = rundir.rewards()
+    if len(rewards) > screenful():
+        out.print(rewards_summary(rewards, out_dir))  # one row per candidate would scroll away
+    else:
+        out.print(rewards_table(rewards))
     result = outcome.result
     total = outcome.usage["total"]
     console.print(
@@ -133,3 +137,65 @@ def _print_dry_run(outcome: JobOutcome) -> None:
         "dry run: no judge was called; cached requests count as free, and completion tokens "
         "and statement counts are placeholders (characters / 4 of schema-valid fillers)."
     )
+
+
+def screenful() -> int:
+    """Candidate rows that fit the terminal (40 when it has no size)."""
+    import shutil
+
+    return max(20, shutil.get_terminal_size((100, 48)).lines - 8)
+
+
+def rewards_summary(rewards: list[Reward], out_dir: Path) -> Table:
+    """Past a screenful: per-dimension distribution, unscored by reason, best/worst counted."""
+    dims: list[str] = []
+    for reward in rewards:
+        dims += [d for d in reward.dimensions if d not in dims]
+    table = Table(
+        "score", "scored", "unscored", "min", "p25", "median", "p75", "max", "mean",
+        title=f"{len(rewards)} candidates (every one in {out_dir / 'rewards.jsonl'})",
+    )
+    for name in [*dims, "total"]:
+        if name == "total":
+            values = [r.total for r in rewards if r.status == "scored" and r.total is not None]
+            unscored = sum(r.status != "scored" for r in rewards)
+        else:
+            found = [r.dimensions[name] for r in rewards if name in r.dimensions]
+            values = [d.score for d in found if d.status == "scored" and d.score is not None]
+            unscored = sum(d.status != "scored" for d in found)
+        table.add_row(name, str(len(values)), str(unscored), *_distribution(values))
+    reasons: dict[str, int] = {}
+    for reward in rewards:
+        if reward.status != "scored":
+            key = (reward.reason or "unknown").split(":")[0]
+            reasons[key] = reasons.get(key, 0) + 1
+    by_example: dict[str, list[float]] = {}
+    for reward in rewards:
+        if reward.selectable and reward.total is not None:
+            by_example.setdefault(reward.example_id, []).append(reward.total)
+    prompts = len({r.example_id for r in rewards})
+    distinct = sum(len(t) > 1 and max(t) > min(t) for t in by_example.values())
+    table.caption = (
+        f"{prompts} prompts: {distinct} with a distinct best and worst, "
+        f"{prompts - distinct} without (a tie, or fewer than two scored)"
+        + (
+            "; unscored by reason: "
+            + ", ".join(f"{k} {v}" for k, v in sorted(reasons.items(), key=lambda kv: -kv[1]))
+            if reasons
+            else ""
+        )
+        + f". Report: longjudge report {out_dir}"
+    )
+    return table
+
+
+def _distribution(values: list[float]) -> list[str]:
+    if not values:
+        return ["—"] * 6
+    ordered = sorted(values)
+
+    def at(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    mean = sum(ordered) / len(ordered)
+    return [_fmt(v) for v in (ordered[0], at(0.25), at(0.5), at(0.75), ordered[-1], mean)]
