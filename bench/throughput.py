@@ -157,7 +157,7 @@ def main() -> None:
     for capacity, latency, flag in args.rows:
         r = measure(capacity, latency, flag, args.candidates, args.profile)
         print(
-            f"{r['C']:4d} {r['L']:4.1f} {str(r['flag'] or '-'):>13} {r['calls']:6d} "
+            f"{r['C']:4d} {r['L']:4.1f} {r['flag'] or '-'!s:>13} {r['calls']:6d} "
             f"{r['span']:7.1f} {r['rate']:7.1f} {capacity / latency:6.0f} {r['ratio']:12.2f} "
             f"{r['cpu_ms']:11.2f} {r['limit']:6d} {r['prompts']:7d} {r['load']:5.1f}",
             flush=True,
