@@ -3,6 +3,7 @@ server. Run benchmarks from the repository root."""
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 import zlib
@@ -50,3 +51,39 @@ def server_script(unsupported_every: int = 0) -> Any:
 
 def chars_over_4(messages: list[dict[str, Any]]) -> int:
     return sum(len(str(m.get("content", ""))) for m in messages) // 4
+
+
+#: Statements the statement-rich scripted judge finds in every response.
+STATEMENTS_PER_RESPONSE = 15
+
+
+def fifteen_statements(text: str) -> list[str]:
+    """A statement-rich decomposition: the answer's sentences, cycled to exactly 15."""
+    parts = sentences(text) or [text.strip() or "The answer is empty."]
+    return [
+        parts[i % len(parts)] + ("" if i < len(parts) else f" (restated {i // len(parts)})")
+        for i in range(STATEMENTS_PER_RESPONSE)
+    ]
+
+
+def statement_rich_script() -> Any:
+    """The scripted judge with 15 statements per response (``FakeJudgeConfig.script`` factory:
+    ``_common:statement_rich_script`` with ``bench/`` on the server's path)."""
+    return as_server_script(LRScript(statements=fifteen_statements))
+
+
+def write_copies(tmp: Path, prompts: int) -> tuple[Path, Path]:
+    """The bundled prompt under ``prompts`` ids, in the public LongReward layout. Each copy's
+    question names the copy, so that no two copies send the same judge request."""
+    example = json.loads(EXAMPLES.read_text().splitlines()[0])
+    responses = [json.loads(line) for line in RESPONSES.read_text().splitlines()]
+    ex_path, resp_path = tmp / "examples.jsonl", tmp / "responses.jsonl"
+    with ex_path.open("w") as ex, resp_path.open("w") as resp:
+        for p in range(prompts):
+            idx = f"{example['idx']}p{p}"
+            query = f"{example['query']} (copy {p})"
+            ex.write(json.dumps({**example, "idx": idx, "query": query}) + "\n")
+            for r in responses:
+                number = str(r["idx"]).rsplit("-", 1)[1]
+                resp.write(json.dumps({**r, "idx": f"{idx}-{number}"}) + "\n")
+    return ex_path, resp_path

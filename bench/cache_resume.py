@@ -13,34 +13,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import tempfile
 import time
 from pathlib import Path
 
-from _common import EXAMPLES, RESPONSES, server_script
+from _common import server_script, write_copies
 
 from longjudge.config import ScoreConfig, build_config
 from longjudge.runtime.job import ScoreJob, run_job
 from longjudge.testing.fake_config import FakeJudgeConfig
 from longjudge.testing.fake_judge import FakeJudgeServer
-
-
-def write_copies(tmp: Path, prompts: int) -> tuple[Path, Path]:
-    """The bundled prompt under ``prompts`` ids, in the public LongReward layout. Each copy's
-    question names the copy, so that no two copies send the same judge request."""
-    example = json.loads(EXAMPLES.read_text().splitlines()[0])
-    responses = [json.loads(line) for line in RESPONSES.read_text().splitlines()]
-    ex_path, resp_path = tmp / "examples.jsonl", tmp / "responses.jsonl"
-    with ex_path.open("w") as ex, resp_path.open("w") as resp:
-        for p in range(prompts):
-            idx = f"{example['idx']}p{p}"
-            query = f"{example['query']} (copy {p})"
-            ex.write(json.dumps({**example, "idx": idx, "query": query}) + "\n")
-            for r in responses:
-                number = str(r["idx"]).rsplit("-", 1)[1]
-                resp.write(json.dumps({**r, "idx": f"{idx}-{number}"}) + "\n")
-    return ex_path, resp_path
 
 
 def job(

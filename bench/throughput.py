@@ -1,14 +1,21 @@
-"""Throughput against the judge's capacity.
+"""What users get from a judge server: achieved request rate against its capacity.
 
 A fake OpenAI-compatible server (in its own process) serves at most C requests at once, each
-held L seconds: it can answer at most C/L requests per second. The real pipeline (openai backend,
-LongReward in batched mode, cache off, ``judge.max_concurrency = C`` and
-``run.max_examples_in_flight = C/4``) scores copies of the bundled example's prompt, 30
-candidates each; the achieved request rate over the steady-state middle of the run (from the
-server's request log) is printed against C/L, with the pipeline process's CPU use.
+held L seconds (more wait in its queue): it can answer at most C/L requests per second. It
+answers as the scripted LongReward judge with 15 statements per response. The job is what
+``longjudge score`` runs (:func:`~longjudge.runtime.job.run_job`: read the inputs, score, write
+the run directory, a fresh SQLite cache) on copies of the bundled prompt with its 10 responses,
+at **default settings**: only C and L vary, unless a row sets ``--concurrency``.
 
-    .venv/bin/python bench/throughput.py [--latency 0.5] [--seconds 20] [--capacities 8 32 128]
-    .venv/bin/python bench/throughput.py --profile   # cProfile of the pipeline, top functions
+Achieved / capacity counts every judge call from the first request the server saw to the end
+of the job (the last result written), start-up and tail included, against C/L. Client CPU per
+call is the benchmark process's CPU time (reading, indexing, scoring, writing, HTTP) over the
+judge calls made. The load average of the machine is printed with every row: figures taken on
+a busy machine understate the client.
+
+    .venv/bin/python bench/throughput.py                    # the grid: C = 8, 32, 128; L = 0.2, 0.5
+    .venv/bin/python bench/throughput.py --rows 32:0.2 32:0.2:32 --candidates 500
+    .venv/bin/python bench/throughput.py --rows 32:0.2 --profile   # where the client CPU goes
 """
 
 from __future__ import annotations
@@ -17,110 +24,143 @@ import argparse
 import asyncio
 import cProfile
 import json
+import os
 import pstats
+import sys
 import tempfile
 import time
+from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
-from _common import bundled
+from _common import REPO, write_copies
 
-from longjudge.config import JudgeConfig, RunConfig
-from longjudge.judges.openai import OpenAIJudge
-from longjudge.runtime.client import JudgeClient
-from longjudge.runtime.runner import run_scoring
-from longjudge.scorers.longreward import LongReward
+from longjudge.config import ScoreConfig, build_config
+from longjudge.runtime.job import ScoreJob, run_job
+from longjudge.runtime.rundir import RunDir
 from longjudge.testing.fake_config import FakeJudgeConfig
 from longjudge.testing.fake_judge import FakeJudgeProcess
-from longjudge.types import Candidate, Example
 
-CALLS_PER_RESPONSE = 5.2  # batched mode on this example (bench/judge_cost.py)
-COPIES = 3  # each prompt carries its 10 responses 3 times: 30 candidates
-
-
-def groups(prompts: int) -> list[tuple[Example, list[Candidate]]]:
-    example, candidates = bundled()
-    out = []
-    for p in range(prompts):
-        ex = example.model_copy(update={"id": f"{example.id}#{p}"})
-        cands = [
-            c.model_copy(update={"id": f"{c.id}#{p}.{k}", "example_id": ex.id})
-            for k in range(COPIES)
-            for c in candidates
-        ]
-        out.append((ex, cands))
-    return out
+#: (C, L, --concurrency or None for the defaults)
+GRID = [
+    (8, 0.2, None), (8, 0.5, None),
+    (32, 0.2, None), (32, 0.2, 32), (32, 0.5, None),
+    (128, 0.2, None), (128, 0.5, None), (128, 0.5, 128),
+]
 
 
-def steady_rate(log: Path) -> tuple[float, int]:
-    times = sorted(json.loads(line)["time"] for line in log.read_text().splitlines())
-    start, end = times[0], times[-1]
-    lo, hi = start + 0.25 * (end - start), start + 0.75 * (end - start)
-    inside = [t for t in times if lo <= t < hi]
-    return len(inside) / (hi - lo), len(times)
+def parse_row(text: str) -> tuple[int, float, int | None]:
+    parts = text.split(":")
+    flag = int(parts[2]) if len(parts) > 2 else None
+    return int(parts[0]), float(parts[1]), flag
 
 
-def measure(capacity: int, latency: float, seconds: float, profile: bool) -> dict[str, float]:
-    prompts = max(1, round(seconds * capacity / latency / (CALLS_PER_RESPONSE * 10 * COPIES)))
-    with tempfile.TemporaryDirectory() as tmp:
-        log = Path(tmp) / "requests.jsonl"
-        config = FakeJudgeConfig(latency=latency, capacity=capacity, log_file=str(log))
-        with FakeJudgeProcess(config) as server:
-            judge = OpenAIJudge(
-                "fake-judge", JudgeConfig(base_url=server.base_url, max_concurrency=capacity)
-            )
-            client = JudgeClient(judge, max_concurrency=capacity)
-            scorer = LongReward(client)
-            run = RunConfig(max_examples_in_flight=max(2, capacity // 4), progress=False)
-            work = groups(prompts)
-            profiler = cProfile.Profile() if profile else None
-
-            async def go() -> None:
-                await run_scoring(scorer, work, None, run)
-                await client.aclose()
-
-            started, cpu = time.monotonic(), time.process_time()
+def measure(
+    capacity: int, latency: float, flag: int | None, candidates: int, profile: bool
+) -> dict[str, Any]:
+    prompts = -(-candidates // 10)
+    # The server process imports the statement-rich script from bench/_common.py.
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        [str(REPO / "bench"), str(REPO / "src"), os.environ.get("PYTHONPATH", "")]
+    )
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        examples, responses = write_copies(tmp, prompts)
+        log = tmp / "requests.jsonl"
+        server_config = FakeJudgeConfig(
+            latency=latency, capacity=capacity, log_file=str(log),
+            script="_common:statement_rich_script",
+        )
+        with FakeJudgeProcess(server_config) as server:
+            judge: dict[str, Any] = {"base_url": server.base_url}
+            if flag is not None:
+                judge["max_concurrency"] = flag  # --concurrency
+            layers = {
+                "judge": judge,
+                "cache": {"path": str(tmp / "cache.sqlite")},
+                "run": {"progress": False},
+            }
+            config = build_config(ScoreConfig, layers)
+            job = ScoreJob(examples, responses, "openai/fake-judge", "longreward", config,
+                           tmp / "run")
+            profiler = cProfile.Profile(time.process_time) if profile else None  # CPU, not wall
+            cpu = time.process_time()
             if profiler:
                 profiler.enable()
-            asyncio.run(go())
+            outcome = asyncio.run(run_job(job))
             if profiler:
                 profiler.disable()
-                pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
-            wall = time.monotonic() - started
+            end = time.time()
             cpu = time.process_time() - cpu
-        rate, total = steady_rate(log)
-    maximum = capacity / latency
+        load = os.getloadavg()[0]
+        records = [json.loads(line) for line in log.read_text().splitlines()]
+        (summary,) = RunDir(tmp / "run").read_summary()["invocations"]
+    first = min(r["time"] for r in records)
+    served = sum(r["status"] == 200 for r in records)
+    span = end - first
+    if profiler:
+        print_profile(profiler, served)
     return {
-        "C": capacity,
-        "prompts": prompts,
-        "requests": total,
-        "wall_s": wall,
-        "steady_rps": rate,
-        "max_rps": maximum,
-        "ratio": rate / maximum,
-        "client_cpu": cpu / wall,
+        "C": capacity, "L": latency, "flag": flag, "candidates": outcome.result.scored
+        + outcome.result.unscored, "scored": outcome.result.scored, "calls": served,
+        "span": span, "rate": served / span, "ratio": served / span / (capacity / latency),
+        "cpu_ms": 1000 * cpu / max(served, 1), "load": load,
+        "limit": summary.get("concurrency", {}).get("limit", 0),
+        "prompts": summary.get("peak_prompts_in_flight", 0),
     }
+
+
+def print_profile(profiler: cProfile.Profile, calls: int) -> None:
+    """Client CPU per judge call, by package and by function (idle time left out)."""
+    stats = pstats.Stats(profiler)
+    by_package: dict[str, float] = defaultdict(float)
+    total = 0.0
+    for (path, _, func), (_, _, tottime, _, _) in stats.stats.items():  # type: ignore[attr-defined]
+        if func in ("select", "poll", "epoll.poll") or "selectors" in path:
+            continue
+        total += tottime
+        by_package[_package(path)] += tottime
+    print(f"\nclient CPU by package (ms per judge call; {calls} calls, profiler overhead in):")
+    for package, seconds in sorted(by_package.items(), key=lambda kv: -kv[1])[:14]:
+        print(f"  {package:28} {1000 * seconds / calls:6.3f}  {seconds / total:5.1%}")
+    print()
+    stats.sort_stats("tottime").print_stats(18)
+
+
+def _package(path: str) -> str:
+    if "site-packages/" in path:
+        return path.split("site-packages/")[1].split("/")[0].removesuffix(".py")
+    if "/longjudge/" in path:
+        return "longjudge." + path.split("/longjudge/")[1].split("/")[0].removesuffix(".py")
+    if path.startswith("<") or "/python3" in path or "lib/python" in path:
+        return "python stdlib/builtins"
+    return Path(path).name
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--latency", type=float, default=0.5)
-    parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--capacities", type=int, nargs="+", default=[8, 32, 128])
+    parser.add_argument("--rows", nargs="+", type=parse_row, default=GRID,
+                        help="C:L or C:L:N (N = --concurrency); default: the grid")
+    parser.add_argument("--candidates", type=int, default=500)
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
     print(
-        f"latency L = {args.latency} s; steady state = middle half of each run; client CPU = "
-        "the pipeline process's CPU time over the wall time (100% = one core, its limit)"
+        f"{args.candidates} candidates (copies of the bundled prompt, 10 responses each, 15 "
+        "statements per response); LongReward defaults; fake server with capacity C and "
+        f"latency L; python {sys.version.split()[0]}, {os.cpu_count()} CPUs"
     )
     print(
-        f"{'C':>5} {'prompts':>8} {'requests':>9} {'wall s':>7} {'req/s':>8} "
-        f"{'C/L':>7} {'achieved/max':>13} {'client CPU':>11}"
+        f"{'C':>4} {'L s':>4} {'--concurrency':>13} {'calls':>6} {'span s':>7} {'req/s':>7} "
+        f"{'C/L':>6} {'achieved/cap':>12} {'CPU ms/call':>11} {'limit':>6} {'prompts':>7} "
+        f"{'load':>5}"
     )
-    for capacity in args.capacities:
-        r = measure(capacity, args.latency, args.seconds, args.profile)
+    for capacity, latency, flag in args.rows:
+        r = measure(capacity, latency, flag, args.candidates, args.profile)
         print(
-            f"{r['C']:5.0f} {r['prompts']:8.0f} {r['requests']:9.0f} {r['wall_s']:7.1f} "
-            f"{r['steady_rps']:8.1f} {r['max_rps']:7.1f} {r['ratio']:13.2f} {r['client_cpu']:11.0%}"
+            f"{r['C']:4d} {r['L']:4.1f} {r['flag'] or '-'!s:>13} {r['calls']:6d} "
+            f"{r['span']:7.1f} {r['rate']:7.1f} {capacity / latency:6.0f} {r['ratio']:12.2f} "
+            f"{r['cpu_ms']:11.2f} {r['limit']:6d} {r['prompts']:7d} {r['load']:5.1f}",
+            flush=True,
         )
 
 

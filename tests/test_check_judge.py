@@ -94,7 +94,7 @@ def test_unreachable_server_and_bad_spec_exit_1() -> None:
         port = sock.getsockname()[1]
     code, output = check("--judge", "openai/x", "--base-url", f"http://127.0.0.1:{port}/v1",
                          "--timeout", "5")
-    assert code == 1 and "Connection error" in output
+    assert code == 1 and "connection error" in output.lower()
     code, output = check("--judge", "no-slash-here")
     assert code == 1 and "backend/model" in output
     code, output = check("--judge", "openai/x", "--structured-output", "xml")

@@ -61,7 +61,12 @@ class JudgeConfig(StrictModel):
     )
     timeout: float = Field(120.0, gt=0, description="Seconds before one request is abandoned.")
     max_concurrency: int = Field(
-        16, ge=1, description="Requests in flight against one endpoint (halved on 429)."
+        256,
+        ge=1,
+        description="Ceiling on requests in flight against one endpoint (--concurrency). Below "
+        "it an adaptive limit finds the server's capacity: it grows while latency holds and "
+        "backs off on latency growth, 429 and 5xx (runtime/limiter.py). A backend that serves "
+        "one request at a time (local llama.cpp) caps it at 1.",
     )
     temperature: float = Field(0.0, ge=0, description="Sampling temperature of judge calls.")
     max_tokens: int = Field(1024, ge=1, description="Completion budget of one judge call.")
@@ -89,8 +94,12 @@ class CacheConfig(StrictModel):
 class RunConfig(StrictModel):
     """How a job runs over its records."""
 
-    max_examples_in_flight: int = Field(
-        8, ge=1, description="Prompts scored at once (judge concurrency is limited separately)."
+    max_examples_in_flight: int | None = Field(
+        None,
+        ge=1,
+        description="Hard cap on prompts scored at once (None: automatic, a new prompt starts "
+        "whenever the judge's concurrency limit has free slots nobody waits for; see "
+        "runtime/pipeline.py). Judge concurrency is limited separately.",
     )
     retry_unscored: bool = Field(
         False, description="On resume, score again the candidates that ended unscored."

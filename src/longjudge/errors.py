@@ -79,9 +79,14 @@ class JudgeError(LongJudgeError):
 
     kind: ErrorKind = ErrorKind.FATAL
 
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, overload: bool | None = None
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        #: Whether the failure says the server is overloaded (429, 5xx, time-out, dropped
+        #: connection), so that the concurrency limiter backs off. Default: every retried kind.
+        self.overload = self.kind is not ErrorKind.FATAL if overload is None else overload
 
 
 class RateLimitError(JudgeError):

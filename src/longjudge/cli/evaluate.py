@@ -317,7 +317,8 @@ def judge_cmd(
     language: Annotated[str | None, typer.Option("--language", help="auto, en, zh.")] = None,
     max_shots: Annotated[int | None, typer.Option("--max-shots", help="Rated examples.")] = None,
     concurrency: Annotated[
-        int | None, typer.Option("--concurrency", help="Requests in flight.")
+        int | None,
+        typer.Option("--concurrency", help="Most judge requests in flight (adaptive below it)."),
     ] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not use the cache.")] = False,
 ) -> None:

@@ -52,7 +52,9 @@ def sample(
     top_p: Annotated[float | None, typer.Option(help="Nucleus sampling.")] = None,
     max_tokens: Annotated[int | None, typer.Option(help="Default 1024.")] = None,
     seed: Annotated[int | None, typer.Option(help="Candidate k uses seed + k.")] = None,
-    concurrency: Annotated[int | None, typer.Option(help="Requests in flight.")] = None,
+    concurrency: Annotated[
+        int | None, typer.Option(help="Most judge requests in flight (adaptive below it).")
+    ] = None,
     config: Annotated[
         Path | None, typer.Option("--config", "-c", help="YAML SampleConfig.")
     ] = None,

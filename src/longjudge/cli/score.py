@@ -13,7 +13,7 @@ from ..errors import ConfigError
 from ..runtime.rundir import RunDir
 from ..types import Reward
 from .app import app, console, flag_layer, out
-from .tables import results_table, rewards_table, table_notes
+from .tables import results_table, rewards_summary, rewards_table, screenful, table_notes
 
 if TYPE_CHECKING:
     from ..runtime.job import JobOutcome
@@ -93,7 +93,11 @@ def _print_breakdown_hint(out_dir: Path) -> None:
 def _print_results(rundir: RunDir, outcome: JobOutcome, out_dir: Path) -> None:
     from ..runtime.fingerprint import describe_counts
 
-    _print_table(rundir.rewards(), str(rundir.read_config().get("judge_spec") or ""))
+    rewards = rundir.rewards()
+    if len(rewards) > screenful():
+        out.print(rewards_summary(rewards, out_dir))  # one row per candidate would scroll away
+    else:
+        _print_table(rewards, str(rundir.read_config().get("judge_spec") or ""))
     result = outcome.result
     total = outcome.usage["total"]
     done = f"already done {result.skipped}"

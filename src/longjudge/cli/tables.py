@@ -7,6 +7,7 @@ numbers never wrap; dimension names are shortened in headers and explained under
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 from rich import box
 from rich.table import Table
@@ -94,7 +95,11 @@ def rewards_table(rewards: list[Reward]) -> Table:
         for r in group:
             cells = [fmt(r.dimensions[d].score) if d in r.dimensions else "" for d in dims]
             table.add_row(
-                example_id, r.candidate_id, *cells, fmt(r.total, digits), _status(r),
+                example_id,
+                r.candidate_id,
+                *cells,
+                fmt(r.total, digits),
+                _status(r),
                 marks.get(id(r), ""),
             )
     return table
@@ -135,12 +140,75 @@ def equal_totals_note(rewards: list[Reward], judge_spec: str | None = None) -> s
     return f"all {len(totals)} scored candidates have the same total ({totals[0]:g}): {why}"
 
 
+def screenful() -> int:
+    """Candidate rows that fit the terminal (40 when it has no size)."""
+    import shutil
+
+    return max(20, shutil.get_terminal_size((100, 48)).lines - 8)
+
+
+def rewards_summary(rewards: list[Reward], out_dir: Path) -> Table:
+    # Shown instead of rewards_table past a screenful (cli/score.py).
+    """Past a screenful: per-dimension distribution, unscored by reason, best/worst counted."""
+    dims: list[str] = []
+    for reward in rewards:
+        dims += [d for d in reward.dimensions if d not in dims]
+    table = results_table("score", "n", "unsc", "min", "p25", "med", "p75", "max", "mean")
+    table.title = f"{len(rewards)} candidates (every one in {out_dir / 'rewards.jsonl'})"
+    for name in [*dims, "total"]:
+        if name == "total":
+            values = [r.total for r in rewards if r.status == "scored" and r.total is not None]
+            unscored = sum(r.status != "scored" for r in rewards)
+        else:
+            found = [r.dimensions[name] for r in rewards if name in r.dimensions]
+            values = [d.score for d in found if d.status == "scored" and d.score is not None]
+            unscored = sum(d.status != "scored" for d in found)
+        table.add_row(name, str(len(values)), str(unscored), *_distribution(values))
+    reasons: dict[str, int] = {}
+    for reward in rewards:
+        if reward.status != "scored":
+            key = (reward.reason or "unknown").split(":")[0]
+            reasons[key] = reasons.get(key, 0) + 1
+    by_example: dict[str, list[float]] = {}
+    for reward in rewards:
+        if reward.selectable and reward.total is not None:
+            by_example.setdefault(reward.example_id, []).append(reward.total)
+    prompts = len({r.example_id for r in rewards})
+    distinct = sum(len(t) > 1 and max(t) > min(t) for t in by_example.values())
+    table.caption = (
+        f"{prompts} prompts: {distinct} with a distinct best and worst, "
+        f"{prompts - distinct} without (a tie, or fewer than two scored)"
+        + (
+            "; unscored by reason: "
+            + ", ".join(f"{k} {v}" for k, v in sorted(reasons.items(), key=lambda kv: -kv[1]))
+            if reasons
+            else ""
+        )
+        + f". Report: longjudge report {out_dir}"
+    )
+    return table
+
+
+def _distribution(values: list[float]) -> list[str]:
+    if not values:
+        return ["—"] * 6
+    ordered = sorted(values)
+
+    def at(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    mean = sum(ordered) / len(ordered)
+    return [fmt(v) for v in (ordered[0], at(0.25), at(0.5), at(0.75), ordered[-1], mean)]
+
+
 __all__ = [
     "SHORT_NAMES",
     "decimals_for",
     "equal_totals_note",
     "fmt",
     "results_table",
+    "rewards_summary",
     "rewards_table",
+    "screenful",
     "table_notes",
 ]

@@ -1,10 +1,16 @@
-"""The ``openai`` backend: the official async client against any OpenAI-compatible server.
+"""The ``openai`` backend: any OpenAI-compatible ``/chat/completions`` endpoint, over httpx.
 
 vLLM, SGLang, llama.cpp's server and hosted APIs all speak this protocol, but not the same
 structured-output dialect: OpenAI, vLLM and SGLang take ``response_format`` of type
 ``json_schema``; llama.cpp's server answers that with HTTP 500 and wants ``json_object`` with a
 ``schema``. ``structured_output="auto"`` starts with ``json_schema`` and, when the server rejects
 it, tries ``json_object`` and then plain prompting, once, and keeps what worked.
+
+The request is one POST of a JSON body with httpx, and the answer is read as plain JSON: the
+official SDK (``openai``) costs about a second of CPU to import and more client CPU per call
+than the rest of longjudge together (it rebuilds and revalidates every request and answer), for
+the four fields a judge needs. Errors are classified here, from the HTTP status and the server's
+message, into :mod:`longjudge.errors`.
 
 The API key is read from the environment variable the config names, and is scrubbed from every
 error message this backend raises, as are credentials in the base URL
@@ -14,9 +20,9 @@ the judge's identity (cache keys hold what changes the output, never a credentia
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
-import socket
 from typing import TYPE_CHECKING, Any
 
 from ..config import JudgeConfig
@@ -24,7 +30,6 @@ from ..errors import (
     ConfigError,
     FatalJudgeError,
     JudgeError,
-    MissingDependencyError,
     RateLimitError,
     TransientJudgeError,
     UnreachableJudgeError,
@@ -34,14 +39,21 @@ from .base import Judge, JudgeRequest, JudgeResponse
 from .registry import register_backend
 
 if TYPE_CHECKING:
-    import openai as openai_sdk
+    import httpx
 
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
 _DIALECTS = ("json_schema", "json_object", "none")
 _CONTEXT_MARKERS = ("context length", "context_length", "maximum context", "too many tokens")
 # What a server's error says when it rejects the structured-output request itself (llama.cpp's
 # server answers json_schema with a 500 whose message names response_format).
 _DIALECT_MARKERS = ("response_format", "json_schema", "json_object", "guided_json", "grammar")
 _DIALECT_STATUSES = (400, 415, 422, 500, 501)
+#: Connections per httpx pool, and most pools (requests go round-robin over them).
+CONNECTIONS_PER_POOL, POOLS_MAX = 8, 32
+
+
+class _DialectRejected(FatalJudgeError):
+    """The server refused the structured-output request itself (see ``_is_dialect_error``)."""
 
 
 class OpenAIJudge(Judge):
@@ -51,12 +63,10 @@ class OpenAIJudge(Judge):
 
     def __init__(self, model: str, config: JudgeConfig) -> None:
         super().__init__(model)
-        try:
-            import openai as openai_sdk
-        except ImportError as exc:  # pragma: no cover - openai is a core dependency
-            raise MissingDependencyError("openai", "all", "the openai judge backend") from exc
+        import httpx
+
         self.config = config
-        self._sdk = openai_sdk
+        self._httpx = httpx
         self.base_url = (config.base_url or os.environ.get("OPENAI_BASE_URL") or "").rstrip("/")
         self._api_key = os.environ.get(config.api_key_env, "")
         self._secrets = [s for s in (self._api_key,) if len(s) >= 4] + url_secrets(self.base_url)
@@ -66,12 +76,30 @@ class OpenAIJudge(Judge):
             "json_schema" if config.structured_output == "auto" else config.structured_output
         )
         self._auto = config.structured_output == "auto"
-        self._client = openai_sdk.AsyncOpenAI(
-            base_url=self.base_url or None,
-            api_key=self._api_key or "not-needed",
-            timeout=config.timeout,
-            max_retries=0,  # longjudge's retry policy is the only one
-        )
+        # A kept-alive connection for every request the limiter may let through, spread over
+        # small pools: httpcore walks every connection of its pool on each request and answer,
+        # which at a few hundred connections costs more CPU than the rest of the call.
+        keep = max(8, config.max_concurrency)
+        pools = min(POOLS_MAX, -(-keep // CONNECTIONS_PER_POOL))
+        tls = httpx.create_ssl_context()  # one for all pools: each costs ~50 ms of CPU to build
+        self._pools: list[httpx.AsyncClient] = [
+            httpx.AsyncClient(
+                base_url=(self.base_url or DEFAULT_BASE_URL) + "/",
+                timeout=config.timeout,
+                verify=tls,
+                limits=httpx.Limits(
+                    max_connections=keep,
+                    max_keepalive_connections=-(-keep // pools) + 2,
+                ),
+                headers={
+                    "Authorization": f"Bearer {self._api_key or 'not-needed'}",
+                    "Content-Type": "application/json",
+                    "Accept": "application/json",
+                },
+            )
+            for _ in range(pools)
+        ]
+        self._next_pool = itertools.cycle(self._pools).__next__
 
     def identity(self) -> dict[str, Any]:
         return {"backend": self.backend, "model": self.model, "base_url": self.public_url}
@@ -83,152 +111,159 @@ class OpenAIJudge(Judge):
     def enforces_schema(self) -> bool:
         return self.dialect != "none"
 
+    async def probe(self) -> None:
+        """``GET /models``: answered by OpenAI, vLLM, SGLang and llama.cpp's server."""
+        httpx = self._httpx
+        try:
+            response = await self._next_pool().get("models", timeout=5.0)
+        except httpx.ConnectError as exc:
+            raise UnreachableJudgeError(self._scrub(f"connection error: {exc}")) from None
+        except httpx.TransportError as exc:
+            raise TransientJudgeError(self._scrub(f"{type(exc).__name__}: {exc}")) from None
+        if response.status_code >= 400:
+            raise self._status_error(response)
+
     async def generate(self, request: JudgeRequest) -> JudgeResponse:
         while True:
             dialect = self.dialect if request.schema_ is not None else "none"
             try:
                 return await self._create(request, dialect)
-            except self._sdk.APIStatusError as exc:
-                if not self._dialect_rejected(exc, dialect):
-                    raise
+            except _DialectRejected as exc:
+                # Only in auto mode, only for a structured request, and at most twice per
+                # backend: a dialect error is never retried forever.
+                if not (self._auto and dialect != "none"):
+                    raise FatalJudgeError(
+                        f"the server rejected the structured-output dialect {dialect!r}; set "
+                        f"judge.structured_output (json_object, none or auto): {exc}"
+                    ) from None
                 self.dialect = _DIALECTS[_DIALECTS.index(dialect) + 1]
 
-    def _dialect_rejected(self, exc: Any, dialect: str) -> bool:
-        # Only in auto mode, only for a structured request, only when the server's message
-        # names the structured-output request (a plain 500 is a transient fault, not a verdict
-        # on the dialect), and at most twice per backend: never retried forever.
-        return self._auto and dialect != "none" and _is_dialect_error(exc)
-
-    async def _create(self, request: JudgeRequest, dialect: str) -> JudgeResponse:
-        kwargs: dict[str, Any] = {
+    def _body(self, request: JudgeRequest, dialect: str) -> dict[str, Any]:
+        body: dict[str, Any] = {
             "model": self.model,
             "messages": list(request.messages),
             "temperature": request.temperature,
             "max_tokens": request.max_tokens,
         }
         if request.n > 1:
-            kwargs["n"] = request.n
+            body["n"] = request.n
         if request.top_p is not None:
-            kwargs["top_p"] = request.top_p
+            body["top_p"] = request.top_p
         if request.seed is not None:
-            kwargs["seed"] = request.seed
+            body["seed"] = request.seed
         if request.stop:
-            kwargs["stop"] = list(request.stop)
+            body["stop"] = list(request.stop)
         if request.schema_ is not None and dialect == "json_schema":
-            kwargs["response_format"] = {
+            body["response_format"] = {
                 "type": "json_schema",
                 "json_schema": {"name": request.schema_name, "schema": request.schema_},
             }
         elif request.schema_ is not None and dialect == "json_object":
-            kwargs["response_format"] = {"type": "json_object", "schema": request.schema_}
-        # The client's documented ``post`` rather than ``chat.completions.create``: the body is
-        # already plain JSON, and create() re-walks the messages and the schema against the
-        # SDK's type annotations on every call (a quarter of the client's CPU time per request
-        # at a few hundred requests per second).
-        completion = await self._client.post(
-            "/chat/completions", body=kwargs, cast_to=self._sdk.types.chat.ChatCompletion
-        )
-        if isinstance(completion, str):  # some servers answer 200 with a non-JSON body
-            raise TransientJudgeError("server returned a body that is not a chat completion")
-        choices = completion.choices or []
-        if not choices:
-            raise TransientJudgeError("server returned no choices")
-        usage = completion.usage
-        return JudgeResponse(
-            texts=[c.message.content or "" for c in choices],
-            model=completion.model or self.model,
-            prompt_tokens=usage.prompt_tokens if usage else 0,
-            completion_tokens=usage.completion_tokens if usage else 0,
-            finish_reasons=[c.finish_reason for c in choices],
-            structured=request.schema_ is not None and dialect != "none",
-        )
+            body["response_format"] = {"type": "json_object", "schema": request.schema_}
+        return body
 
-    async def probe(self) -> None:
-        """``GET /models``: answered by OpenAI, vLLM, SGLang and llama.cpp's server."""
-        await self._client.get("/models", cast_to=object, options={"timeout": 5.0})
+    async def _create(self, request: JudgeRequest, dialect: str) -> JudgeResponse:
+        content = json.dumps(self._body(request, dialect), ensure_ascii=False).encode()
+        httpx = self._httpx
+        try:
+            response = await self._next_pool().post("chat/completions", content=content)
+        except httpx.TimeoutException as exc:
+            raise TransientJudgeError(self._scrub(f"timeout: {type(exc).__name__}")) from None
+        except httpx.ConnectError as exc:  # refused or not resolved: no connection was made
+            message = self._scrub(f"connection error: {type(exc).__name__}: {exc}")
+            raise UnreachableJudgeError(message) from None
+        except httpx.TransportError as exc:  # e.g. dropped after connecting
+            message = self._scrub(f"connection error: {type(exc).__name__}: {exc}")
+            raise TransientJudgeError(message) from None
+        if response.status_code >= 400:
+            raise self._status_error(response)
+        return _completion(response.content, request, dialect, self.model)
+
+    def _status_error(self, response: httpx.Response) -> JudgeError:
+        status = response.status_code
+        message = self._scrub(f"HTTP {status}: {_error_text(response)}")
+        retry_after = _retry_after(response.headers.get("retry-after"))
+        if status == 429:
+            return RateLimitError(message, retry_after=retry_after)
+        if _is_dialect_error(status, message):
+            return _DialectRejected(message)
+        if status in (408, 409) or status >= 500:
+            return TransientJudgeError(message, retry_after=retry_after)
+        if any(marker in message.lower() for marker in _CONTEXT_MARKERS):
+            return FatalJudgeError(f"context length exceeded: {message}")
+        return FatalJudgeError(message)
 
     def classify_error(self, exc: BaseException) -> JudgeError | None:
-        sdk = self._sdk
-        if isinstance(exc, JudgeError):
-            return exc
-        message = self._scrub(f"{type(exc).__name__}: {exc}")
-        self._scrub_native(exc)
-        if isinstance(exc, sdk.RateLimitError):
-            return RateLimitError(message, retry_after=_retry_after(exc))
-        if isinstance(exc, sdk.APITimeoutError):
-            return TransientJudgeError(message)
-        if isinstance(exc, sdk.APIConnectionError):
-            if _never_connected(exc):
-                return UnreachableJudgeError(message)
-            return TransientJudgeError(message)  # e.g. dropped after connecting
-        if isinstance(exc, sdk.APIResponseValidationError | json.JSONDecodeError):
-            return TransientJudgeError(message)
-        if isinstance(exc, sdk.APIStatusError):
-            status = exc.status_code
-            if _is_dialect_error(exc):
-                return FatalJudgeError(
-                    f"the server rejected the structured-output dialect {self.dialect!r}; set "
-                    f"judge.structured_output (json_object, none or auto): {message}"
-                )
-            if status in (408, 409) or status >= 500:
-                return TransientJudgeError(message, retry_after=_retry_after(exc))
-            if any(marker in str(exc).lower() for marker in _CONTEXT_MARKERS):
-                return FatalJudgeError(f"context length exceeded: {message}")
-            return FatalJudgeError(message)
-        return None
+        # generate() raises only JudgeErrors (already scrubbed); anything else is a bug.
+        return exc if isinstance(exc, JudgeError) else None
 
     def _scrub(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, "***")
         return redact_url(text)
 
-    def _leaks(self, text: str) -> bool:
-        return redact_url(text) != text or any(s in text for s in self._secrets)
-
-    def _scrub_native(self, exc: BaseException) -> None:
-        # The classified error is raised 'from' the native one, so a logged traceback shows
-        # both: a server that echoes the key must not leak it through the chained exception.
-        if not self._secrets and not self._leaks(str(exc)):
-            return
-        exc.args = tuple(self._scrub(a) if isinstance(a, str) else a for a in exc.args)
-        for attr in ("message", "body"):
-            value = getattr(exc, attr, None)
-            if isinstance(value, str):
-                setattr(exc, attr, self._scrub(value))
-            elif value is not None and self._leaks(str(value)):
-                try:
-                    setattr(exc, attr, json.loads(self._scrub(json.dumps(value))))
-                except (TypeError, ValueError):
-                    setattr(exc, attr, self._scrub(str(value)))
-
     async def aclose(self) -> None:
-        await self._client.close()
+        for pool in self._pools:
+            await pool.aclose()
 
 
-def _is_dialect_error(exc: Any) -> bool:
+def _completion(raw: bytes, request: JudgeRequest, dialect: str, model: str) -> JudgeResponse:
+    """The JudgeResponse of a chat completion body; a body of another shape is transient."""
+    try:
+        completion = json.loads(raw)
+        choices = completion.get("choices") or []
+        texts = [(c["message"].get("content") or "") for c in choices]
+        finish = [c.get("finish_reason") for c in choices]
+        usage = completion.get("usage") or {}
+        prompt_tokens = int(usage.get("prompt_tokens") or 0)
+        completion_tokens = int(usage.get("completion_tokens") or 0)
+        answered_by = str(completion.get("model") or model)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        # some servers answer 200 with a body that is not a chat completion
+        raise TransientJudgeError(
+            "server returned a body that is not a chat completion", overload=False
+        ) from None
+    if not choices:
+        raise TransientJudgeError("server returned no choices", overload=False)
+    if not all(isinstance(t, str) for t in texts):
+        raise TransientJudgeError("server returned a non-text message", overload=False)
+    return JudgeResponse(
+        texts=texts,
+        model=answered_by,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        finish_reasons=finish,
+        structured=request.schema_ is not None and dialect != "none",
+    )
+
+
+def _error_text(response: httpx.Response) -> str:
+    """The server's error message (OpenAI's ``{"error": {"message"}}``), else its body."""
+    text = response.text
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text[:500]
+    error = data.get("error") if isinstance(data, dict) else None
+    if isinstance(error, dict) and isinstance(error.get("message"), str):
+        code = f" ({error['code']})" if error.get("code") else ""
+        return f"{error['message']}{code}"[:2000]
+    if isinstance(data, dict) and isinstance(data.get("detail"), str):
+        return str(data["detail"])[:2000]
+    return text[:2000]
+
+
+def _is_dialect_error(status: int, message: str) -> bool:
     """A 4xx/5xx whose message says the server rejected the structured-output request."""
-    if getattr(exc, "status_code", 0) not in _DIALECT_STATUSES:
+    if status not in _DIALECT_STATUSES:
         return False
-    text = str(exc).lower()
+    text = message.lower()
     if any(marker in text for marker in _CONTEXT_MARKERS):
         return False
     return any(marker in text for marker in _DIALECT_MARKERS)
 
 
-def _never_connected(exc: BaseException) -> bool:
-    """Whether no connection was made at all (refused, name not resolved).
-
-    The transport's ``ConnectError`` is matched by name: the SDK may ship its own copy of the
-    HTTP library (``httpx`` or a vendored fork), whose classes are not httpx's."""
-    cause = exc.__cause__ or exc.__context__
-    if isinstance(cause, (ConnectionRefusedError, socket.gaierror)):
-        return True
-    return cause is not None and any(c.__name__ == "ConnectError" for c in type(cause).__mro__)
-
-
-def _retry_after(exc: openai_sdk.APIStatusError) -> float | None:
-    response = getattr(exc, "response", None)
-    value = response.headers.get("retry-after") if response is not None else None
+def _retry_after(value: str | None) -> float | None:
     try:
         return float(value) if value is not None else None
     except ValueError:

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from ..config import RetryConfig, ScoreConfig
 from ..errors import ConfigError, JudgeError, TransientJudgeError
+from ..runtime.pipeline import pipelined
 from ..types import Candidate, Example, Reward, Usage
 
 log = logging.getLogger("longjudge.rl")
@@ -140,36 +141,36 @@ class LocalScoring:
         self._calls += 1
         tag = f"rl{self._calls}"
         out: list[Reward | None] = [None] * len(items)
-        limit = asyncio.Semaphore(self.config.run.max_examples_in_flight)
 
-        async def one(number: int, key: PromptKey, indices: list[int]) -> None:
+        async def one(entry: tuple[int, tuple[PromptKey, list[int]]]) -> None:
+            number, (key, indices) = entry
             example = Example(id=f"{tag}-p{number}", context=key[0], query=key[1], reference=key[2])
             candidates = [
-                Candidate(id=str(i), example_id=example.id, text=items[i].response)
-                for i in indices
+                Candidate(id=str(i), example_id=example.id, text=items[i].response) for i in indices
             ]
-            async with limit:
-                try:
-                    prepared = await self._prepare(key, example)
-                    rewards = await asyncio.gather(
-                        *(self.scorer.score_candidate(example, c, prepared) for c in candidates)
-                    )
-                    if any(r.status != "scored" for r in rewards):
-                        # the per-prompt work may be what failed (a judge outage during key
-                        # point extraction): prepare it again next time; what succeeded is in
-                        # the judge cache, so that costs only the failed calls
-                        self._prepared.pop(key, None)
-                except Exception as exc:  # one failing prompt must not fail the batch
-                    self._prepared.pop(key, None)  # never reuse what may be broken
-                    log.error("scoring failed for %s:\n%s", example.id, traceback.format_exc())
-                    reason = f"internal: {type(exc).__name__}: {exc}"[:300]
-                    rewards = [unscored(self.method, example.id, i, reason) for i in indices]
+            try:
+                prepared = await self._prepare(key, example)
+                rewards = await asyncio.gather(
+                    *(self.scorer.score_candidate(example, c, prepared) for c in candidates)
+                )
+                if any(r.status != "scored" for r in rewards):
+                    # the per-prompt work may be what failed (a judge outage during key
+                    # point extraction): prepare it again next time; what succeeded is in
+                    # the judge cache, so that costs only the failed calls
+                    self._prepared.pop(key, None)
+            except Exception as exc:  # one failing prompt must not fail the batch
+                self._prepared.pop(key, None)  # never reuse what may be broken
+                log.error("scoring failed for %s:\n%s", example.id, traceback.format_exc())
+                reason = f"internal: {type(exc).__name__}: {exc}"[:300]
+                rewards = [unscored(self.method, example.id, i, reason) for i in indices]
             for index, reward in zip(indices, rewards):
                 out[index] = reward
 
         groups = group_by_prompt(items)
         self.stats.groups += len(groups)
-        await asyncio.gather(*(one(n, k, v) for n, (k, v) in enumerate(groups.items())))
+        # Prompts start as the judge has room, as in `longjudge score` (runtime.pipeline).
+        hard_cap = self.config.run.max_examples_in_flight
+        await pipelined(enumerate(groups.items()), one, self.client.limiter, hard_cap)
         return [r for r in out if r is not None]
 
     async def aclose(self) -> None:
@@ -187,8 +188,14 @@ class RemoteScoring:
     connections. A request that still fails leaves its items unscored with the reason."""
 
     def __init__(
-        self, method: str, server: str, token_env: str, retry: RetryConfig,
-        *, timeout: float = 600.0, batch_items: int = 256,
+        self,
+        method: str,
+        server: str,
+        token_env: str,
+        retry: RetryConfig,
+        *,
+        timeout: float = 600.0,
+        batch_items: int = 256,
     ) -> None:
         self.method = method
         self.url = server.rstrip("/")
@@ -214,8 +221,9 @@ class RemoteScoring:
             token = os.environ.get(self.token_env, "").strip()
             if token:
                 headers["Authorization"] = f"Bearer {token}"
-            self._client = httpx.AsyncClient(base_url=self.url, headers=headers,
-                                             timeout=self.timeout)
+            self._client = httpx.AsyncClient(
+                base_url=self.url, headers=headers, timeout=self.timeout
+            )
         return self._client
 
     async def _check_method(self) -> None:
@@ -271,8 +279,12 @@ class RemoteScoring:
     async def _one_request(self, items: Sequence[RewardInput], batch: list[int]) -> list[Reward]:
         body = {
             "items": [
-                {"context": items[i].context, "query": items[i].query,
-                 "response": items[i].response, "reference": items[i].reference}
+                {
+                    "context": items[i].context,
+                    "query": items[i].query,
+                    "response": items[i].response,
+                    "reference": items[i].reference,
+                }
                 for i in batch
             ]
         }

@@ -21,12 +21,12 @@ from contextvars import ContextVar
 from typing import TypeVar
 
 from ..config import RetryConfig
-from ..errors import ErrorKind, JudgeError, ParseError
+from ..errors import JudgeError, ParseError
 from ..judges.base import Judge, JudgeRequest, JudgeResponse
 from ..prompts.base import new_nonce, verdict_cache_tag, with_verdict_block
 from ..types import Usage
 from .cache import JudgeCache, cache_key
-from .limiter import limiter_for
+from .limiter import AdaptiveLimiter, limiter_for
 from .retry import call_with_retry
 from .usage import UsageTracker, estimate_tokens
 
@@ -44,7 +44,7 @@ class JudgeClient:
         *,
         retry: RetryConfig | None = None,
         cache: JudgeCache | None = None,
-        max_concurrency: int = 16,
+        max_concurrency: int = 256,
         usage: UsageTracker | None = None,
         dry_run: bool = False,
         temperature: float = 0.0,
@@ -147,24 +147,27 @@ class JudgeClient:
         """A raw, uncached call (sampling): retries, limiter and usage still apply."""
         return await self._send(request, step)
 
+    @property
+    def limiter(self) -> AdaptiveLimiter:
+        """The adaptive concurrency limit of this client's endpoint (in the running loop)."""
+        return limiter_for(self.judge.endpoint, self.max_concurrency)
+
     async def _send(self, request: JudgeRequest, step: str) -> JudgeResponse:
-        limiter = limiter_for(self.judge.endpoint, self.max_concurrency)
+        limiter = self.limiter
 
         async def attempt() -> JudgeResponse:
-            async with limiter.slot():
+            async with limiter.slot() as slot:
                 try:
-                    response = await self.judge.generate(request)
+                    return await self.judge.generate(request)
                 except Exception as exc:
                     classified = self.judge.classify_error(exc)
                     if classified is None:
                         raise  # a bug, not a judge failure: never retried
-                    if classified.kind is ErrorKind.RATE_LIMIT:
-                        limiter.on_rate_limit()
+                    if classified.overload:
+                        slot.overloaded()  # 429, 5xx, time-out: the limiter backs off
                     if classified is exc:
                         raise
                     raise classified from exc
-            limiter.on_success()
-            return response
 
         def on_retry(_: BaseException) -> None:
             self._record(step, Usage(retries=1))

@@ -180,6 +180,7 @@ async def run_job(job: ScoreJob) -> JobOutcome:
                     "input_errors": len(input_errors),
                     "usage": usage,
                     "scorer": stats,
+                    "concurrency": client.limiter.summary(),
                 }
                 state = finish_rundir(rundir, groups, setup, entry)
         finally:

@@ -1,42 +1,183 @@
-"""A concurrency limit per endpoint that backs off when the server answers 429.
+"""A per-endpoint concurrency limit that finds the server's capacity by itself.
 
-Additive increase, multiplicative decrease: a 429 halves the number of requests allowed in flight
-(never below one); each success lets one more in, up to the configured maximum. Written here
-because no dependency offers an adaptive asyncio limit keyed by endpoint.
+The limit is the number of requests allowed in flight against one endpoint. It adapts in
+*rounds*: a round ends once ``max(4, limit)`` requests sent during it have come back, about one
+round trip (half as many in slow start). At the end of a round the limiter compares the round's
+typical latency (its median, which a few answers delayed by the client's own busy event loop do
+not move) with a *baseline* (the lowest typical latency of the recent rounds) and decides, AIMD
+on latency:
+
+- latency holds (within 15% of the baseline) and the limit was used (requests in flight
+  reached it): **increase**. While still in slow start the limit doubles; after the first
+  back-off it grows by one per round. By Little's law the throughput grows with the limit as
+  long as the latency holds, so "raise while latency holds" is "raise while throughput grows".
+- latency grew past 35% over the baseline: the server queues or slows down under the load;
+  **decrease** in proportion (``limit · 1.15 / ratio``, at most halving) and leave slow start.
+- in between: hold.
+
+Latency growth of less than 50 ms never counts: a busy client's own event loop delays answers
+by about that much, and a limiter that read it as the server's queue would starve a fast server
+(real judges answer in seconds, where 35% is far above that noise).
+
+Overload answers (429 rate limits, 5xx, time-outs and dropped connections, i.e. the retried
+errors of :mod:`longjudge.runtime.retry`) decrease the limit at once: by half in slow start
+(the previous round's limit had no trouble), by 10% after it, at most once per round (requests
+sent before a decrease do not decrease it again). The retry policy still does the waiting,
+``Retry-After`` included; the limiter only decides how many requests are in flight.
+
+So against a server that rejects work above a hidden capacity C the limit settles in a saw-tooth
+between about 0.9·C and C; against one that queues (or slows down) above C it settles where the
+latency stops holding, with the server busy. When 50 rounds in a row ran above the baseline's
+latency (a standing queue), one *probe* round runs at three quarters of the limit so that the
+baseline is measured afresh with no queue (a baseline measured on a queue would let the limit
+creep up). The limit never exceeds the *ceiling* (``judge.max_concurrency``, ``--concurrency``;
+a backend's ``max_parallel`` lowers it) and never goes under one.
+
+Waiters queue in FIFO order and a released slot is handed to exactly one of them: with
+thousands of queued requests, waking them all on every release would cost more CPU than the
+requests themselves. Written here because no dependency offers an adaptive asyncio limit keyed
+by endpoint.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 import weakref
 from collections import deque
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any
+
+#: Limit at the start, before anything is known about the server (capped by the ceiling).
+INITIAL_LIMIT = 16
+#: Latency ratio (round's typical latency / baseline) up to which the limit may grow.
+GROW_BELOW = 1.15
+#: Latency ratio above which the limit shrinks.
+SHRINK_ABOVE = 1.35
+#: Latency growth (seconds) that never counts: a busy client delays answers by this much.
+LATENCY_SLACK = 0.05
+#: Factor applied on an overload answer after slow start.
+OVERLOAD_FACTOR = 0.9
+#: Rounds whose typical latency the baseline is the minimum of.
+BASELINE_ROUNDS = 60
+#: Rounds in a row above the baseline's latency that trigger a probe round.
+PROBE_EVERY = 50
+#: Changes of the limit kept in the history: the first ones and the latest ones.
+HISTORY_HEAD, HISTORY_TAIL = 24, 96
+
+
+class Slot:
+    """One request's hold on the limiter (``async with limiter.slot() as slot``).
+
+    Leaving the block normally records the request's latency; call :meth:`overloaded` before
+    leaving on a 429, 5xx or time-out so that the limiter backs off. Other exceptions (a bad
+    request, a bug) leave no trace on the limit.
+    """
+
+    __slots__ = ("_limiter", "_overloaded", "round", "started")
+
+    def __init__(self, limiter: AdaptiveLimiter) -> None:
+        self._limiter = limiter
+        self._overloaded = False
+        self.round = 0
+        self.started = 0.0
+
+    def overloaded(self) -> None:
+        """Mark this request as answered with an overload signal (429, 5xx, time-out)."""
+        self._overloaded = True
+
+    def _begin(self) -> Slot:
+        self.round = self._limiter._round
+        self.started = self._limiter._clock()
+        return self
+
+    def release(self, ok: bool = True) -> None:
+        """Give the slot back; ``ok`` records the latency (unless marked overloaded)."""
+        limiter = self._limiter
+        limiter.in_flight -= 1
+        if self._overloaded:
+            limiter._on_overload(self.round)
+        elif ok:
+            limiter._on_sample(self.round, limiter._clock() - self.started)
+        limiter._hand_over()
+
+    async def __aenter__(self) -> Slot:
+        await self._limiter._acquire()
+        return self._begin()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release(exc_type is None)
 
 
 class AdaptiveLimiter:
-    """An asyncio limit on requests in flight whose size adapts to rate limiting.
+    """An asyncio limit on requests in flight that adapts to the server (see the module doc)."""
 
-    Waiters queue in FIFO order and a released slot is handed to exactly one of them: with
-    thousands of queued requests, waking them all on every release (a condition variable's
-    ``notify_all``) costs more CPU than the requests themselves.
-    """
-
-    def __init__(self, max_concurrency: int) -> None:
-        self.max_concurrency = max_concurrency
-        self.limit = max_concurrency
+    def __init__(
+        self,
+        ceiling: int,
+        *,
+        initial: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.ceiling = max(1, ceiling)
+        self._clock = clock
+        self._value = float(min(self.ceiling, initial or INITIAL_LIMIT))
+        #: The current limit (an integer view of the adaptive value).
+        self.limit = int(self._value)
         self.in_flight = 0
         self.peak_in_flight = 0
         self._waiters: deque[asyncio.Future[None]] = deque()
+        self.slow_start = self.limit < self.ceiling
+        # The current round.
+        self._round = 0
+        self._round_samples: list[float] = []
+        self._round_used = 0
+        self._cut_round = 0  # overloads of requests sent before this round are not counted again
+        self._probing: float | None = None  # the limit to restore after a probe round
+        self._rounds_since_probe = 0
+        self._baselines: deque[float] = deque(maxlen=BASELINE_ROUNDS)
+        #: Counters for the run summary.
+        self.rounds = 0
+        self.overloads = 0
+        self._t0 = clock()
+        self._history_head: list[tuple[float, int]] = [(0.0, self.limit)]
+        self._history_tail: deque[tuple[float, int]] = deque(maxlen=HISTORY_TAIL)
+        self._history_dropped = 0
 
-    @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        await self._acquire()
-        try:
-            yield
-        finally:
-            self.in_flight -= 1
-            self._hand_over()
+    @property
+    def max_concurrency(self) -> int:
+        """The ceiling (the name of the config field it comes from)."""
+        return self.ceiling
+
+    @property
+    def waiting(self) -> int:
+        """Requests queued for a slot."""
+        return len(self._waiters)
+
+    @property
+    def idle(self) -> int:
+        """Free slots nobody waits for: room for more work."""
+        return 0 if self._waiters else max(0, self.limit - self.in_flight)
+
+    def slot(self) -> Slot:
+        """``async with limiter.slot() as slot:`` holds one slot for one request."""
+        return Slot(self)
+
+    def try_slot(self) -> Slot | None:
+        """A slot at once if one is free and nobody waits, else None; :meth:`Slot.release`
+        gives it back. (For callers without an event loop, e.g. simulations.)"""
+        if self._waiters or self.in_flight >= self.limit:
+            return None
+        self._take()
+        return Slot(self)._begin()
+
+    # -- slots --------------------------------------------------------------------------------
 
     async def _acquire(self) -> None:
         if not self._waiters and self.in_flight < self.limit:
@@ -60,13 +201,16 @@ class AdaptiveLimiter:
                 raise
             if self.in_flight <= self.limit:
                 return
-            # A 429 lowered the limit after the slot was handed over: wait again, first.
+            # A back-off lowered the limit after the slot was handed over: wait again, first.
             self.in_flight -= 1
             first_in_line = True
 
     def _take(self) -> None:
         self.in_flight += 1
-        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        if self.in_flight > self._round_used:
+            self._round_used = self.in_flight
+            if self.in_flight > self.peak_in_flight:
+                self.peak_in_flight = self.in_flight
 
     def _hand_over(self) -> None:
         while self._waiters and self.in_flight < self.limit:
@@ -75,13 +219,102 @@ class AdaptiveLimiter:
                 self._take()
                 waiter.set_result(None)
 
-    def on_rate_limit(self) -> None:
-        self.limit = max(1, self.limit // 2)
+    # -- adaptation ---------------------------------------------------------------------------
 
-    def on_success(self) -> None:
-        if self.limit < self.max_concurrency:
-            self.limit += 1
+    def _on_sample(self, sent_round: int, latency: float) -> None:
+        if sent_round != self._round:
+            return  # sent under an earlier limit: says nothing about this one
+        samples = self._round_samples
+        samples.append(latency)
+        # Half a window decides in slow start (it doubles the next), a full one after it.
+        if len(samples) >= max(4, self.limit // 2 if self.slow_start else self.limit):
+            self._end_round()
+
+    def _on_overload(self, sent_round: int) -> None:
+        self.overloads += 1
+        if sent_round < self._cut_round:
+            return  # sent before the last back-off, which already answered it
+        if self._probing is not None:
+            self._value, self._probing = self._probing, None
+        factor = 0.5 if self.slow_start else OVERLOAD_FACTOR
+        self.slow_start = False
+        self._set(self._value * factor)
+        self._new_round()
+        self._cut_round = self._round
+
+    def _end_round(self) -> None:
+        samples = sorted(self._round_samples)
+        typical = samples[len(samples) // 2]  # the median: robust to a few client hiccups
+        self.rounds += 1
+        self._baselines.append(typical)
+        if self._probing is not None:  # a probe round only measures the baseline
+            restore, self._probing = self._probing, None
+            self._set(restore)
+            self._new_round()
+            return
+        baseline = min(self._baselines)
+        # Growth within the slack is the client's own scheduling noise, not the server's queue.
+        ratio = typical / max(baseline, 1e-9) if typical - baseline > LATENCY_SLACK else 1.0
+        used = self._round_used >= self.limit - max(1, self.limit // 10)
+        value = self._value
+        if ratio > SHRINK_ABOVE:
+            self.slow_start = False
+            value = max(value * GROW_BELOW / ratio, value / 2)
+        elif ratio <= GROW_BELOW and used:
+            value = value * 2 if self.slow_start else value + 1
+        elif ratio > GROW_BELOW:
+            self.slow_start = False
+        if value >= self.ceiling:
+            self.slow_start = False
+        # Probe when no round for a while has seen the baseline's latency (a standing queue).
+        self._rounds_since_probe = 0 if ratio <= 1.05 else self._rounds_since_probe + 1
+        if not self.slow_start and self._rounds_since_probe >= PROBE_EVERY and value >= 4:
+            self._rounds_since_probe = 0
+            self._probing = min(value, float(self.ceiling))
+            value *= 0.75
+        self._set(value)
+        self._new_round()
+
+    def _new_round(self) -> None:
+        self._round += 1
+        self._round_samples = []
+        self._round_used = self.in_flight
+
+    def _set(self, value: float) -> None:
+        self._value = min(float(self.ceiling), max(1.0, value))
+        limit = int(self._value)
+        if limit != self.limit:
+            self.limit = limit
+            self._remember(limit)
             self._hand_over()
+
+    def _remember(self, limit: int) -> None:
+        entry = (round(self._clock() - self._t0, 3), limit)
+        if len(self._history_head) < HISTORY_HEAD:
+            self._history_head.append(entry)
+            return
+        if len(self._history_tail) == HISTORY_TAIL:
+            self._history_dropped += 1
+        self._history_tail.append(entry)
+
+    @property
+    def history(self) -> list[tuple[float, int]]:
+        """(seconds since the limiter started, limit) at each change; the first and the latest
+        changes are kept when there were many (see ``summary()['history_dropped']``)."""
+        return [*self._history_head, *self._history_tail]
+
+    def summary(self) -> dict[str, Any]:
+        """The limit, its history and its counters, for the run summary."""
+        return {
+            "ceiling": self.ceiling,
+            "limit": self.limit,
+            "peak_in_flight": self.peak_in_flight,
+            "slow_start": self.slow_start,
+            "rounds": self.rounds,
+            "overloads": self.overloads,
+            "history": [list(entry) for entry in self.history],
+            "history_dropped": self._history_dropped,
+        }
 
 
 # Per event loop (weakly: a closed loop's limiters go with it; keying by id(loop) could hand a
@@ -91,13 +324,13 @@ _LIMITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Adapti
 )
 
 
-def limiter_for(endpoint: str, max_concurrency: int) -> AdaptiveLimiter:
-    """The shared limiter of ``endpoint`` in the running event loop."""
+def limiter_for(endpoint: str, ceiling: int) -> AdaptiveLimiter:
+    """The shared limiter of ``endpoint`` in the running event loop (created with ``ceiling``)."""
     per_loop = _LIMITERS.setdefault(asyncio.get_running_loop(), {})
     limiter = per_loop.get(endpoint)
     if limiter is None:
-        limiter = per_loop[endpoint] = AdaptiveLimiter(max_concurrency)
+        limiter = per_loop[endpoint] = AdaptiveLimiter(ceiling)
     return limiter
 
 
-__all__ = ["AdaptiveLimiter", "limiter_for"]
+__all__ = ["AdaptiveLimiter", "Slot", "limiter_for"]

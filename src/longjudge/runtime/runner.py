@@ -1,10 +1,12 @@
 """Bounded async map of a scorer over examples and their candidates, with resume.
 
-Prompts are scored a few at a time (``max_examples_in_flight``); all candidates of one prompt
-run concurrently after its shared per-prompt work; judge concurrency is limited per endpoint by
-the client. Each reward is stamped with its fingerprint and appended to the run directory the
-moment it is ready (an unscored one also to errors.jsonl). Resume reuses a stored reward only
-when its fingerprint matches (:func:`~longjudge.runtime.fingerprint.plan_resume`).
+A new prompt starts whenever the judge's adaptive concurrency limit has free slots
+(:mod:`longjudge.runtime.pipeline`; ``max_examples_in_flight`` is an optional hard cap); all
+candidates of one prompt run concurrently after its shared per-prompt work; judge concurrency
+is limited per endpoint by the client. Each reward is stamped with its fingerprint and appended
+to the run directory the moment it is ready (an unscored one also to errors.jsonl). Resume
+reuses a stored reward only when its fingerprint matches
+(:func:`~longjudge.runtime.fingerprint.plan_resume`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from ..config import RunConfig
 from ..scorers.base import Scorer
 from ..types import Candidate, Example, Reward
 from .fingerprint import ResumePlan, plan_resume
+from .pipeline import pipelined
 from .progress import Progress
 from .rundir import RunDir
 
@@ -40,6 +43,8 @@ class RunResult:
     rescored_reasons: dict[str, int] = field(default_factory=dict)
     failed_groups: int = 0
     seconds: float = 0.0
+    #: Most prompts that were in flight at once (set by the admission of runtime/pipeline.py).
+    peak_prompts_in_flight: int = 0
     unscored_reasons: dict[str, int] = field(default_factory=dict)
 
     def take_plan(self, plan: ResumePlan) -> None:
@@ -60,6 +65,7 @@ class RunResult:
             "rescored_reasons": dict(sorted(self.rescored_reasons.items())),
             "failed_groups": self.failed_groups,
             "seconds": round(self.seconds, 3),
+            "peak_prompts_in_flight": self.peak_prompts_in_flight,
             "unscored_reasons": dict(sorted(self.unscored_reasons.items())),
         }
 
@@ -85,7 +91,6 @@ async def run_scoring(
     result = RunResult()
     result.take_plan(plan)
     started = time.monotonic()
-    limit = asyncio.Semaphore(config.max_examples_in_flight)
     total = sum(len(c) for _, c in todo)
     with Progress(total, scorer.client.usage, enabled=config.progress) as progress:
 
@@ -102,29 +107,31 @@ async def run_scoring(
                 result.unscored_reasons[key] = result.unscored_reasons.get(key, 0) + 1
             progress.advance()
 
-        async def one_group(example: Example, candidates: Sequence[Candidate]) -> None:
-            async with limit:
-                try:
-                    prepared = await scorer.prepare(example)
+        async def one_group(group: Group) -> None:
+            example, candidates = group
+            try:
+                prepared = await scorer.prepare(example)
 
-                    async def one(candidate: Candidate) -> None:
-                        reward = await scorer.score_candidate(example, candidate, prepared)
-                        record(scorer.stamp(example, candidate, reward))
+                async def one(candidate: Candidate) -> None:
+                    reward = await scorer.score_candidate(example, candidate, prepared)
+                    record(scorer.stamp(example, candidate, reward))
 
-                    await asyncio.gather(*(one(c) for c in candidates))
-                except Exception as exc:
-                    result.failed_groups += 1
-                    if rundir is not None:
-                        rundir.append_error(
-                            {
-                                "kind": "internal",
-                                "id": example.id,
-                                "reason": f"{type(exc).__name__}: {exc}",
-                                "traceback": traceback.format_exc(),
-                            }
-                        )
+                await asyncio.gather(*(one(c) for c in candidates))
+            except Exception as exc:
+                result.failed_groups += 1
+                if rundir is not None:
+                    rundir.append_error(
+                        {
+                            "kind": "internal",
+                            "id": example.id,
+                            "reason": f"{type(exc).__name__}: {exc}",
+                            "traceback": traceback.format_exc(),
+                        }
+                    )
 
-        await asyncio.gather(*(one_group(e, c) for e, c in todo))
+        result.peak_prompts_in_flight = await pipelined(
+            todo, one_group, scorer.client.limiter, config.max_examples_in_flight
+        )
     result.seconds = time.monotonic() - started
     return result
 

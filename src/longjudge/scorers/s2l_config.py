@@ -115,7 +115,8 @@ class S2LConfig(StrictModel):
     )
     timeout: float = Field(60.0, gt=0, description="http: seconds before a request is abandoned.")
     max_concurrency: int = Field(
-        4, ge=1, description="http: requests in flight to the reward model server."
+        4, ge=1, description="http: most requests in flight to the reward model server (the "
+        "adaptive limiter of runtime/limiter.py finds the server's capacity below it).",
     )
     max_tokens: int = Field(512, ge=16, description="Verifier: completion budget of one call.")
     reasoning_chars: int = Field(

@@ -35,7 +35,7 @@ class FakeJudgeApp:
 
     def __init__(self, config: FakeJudgeConfig, script: Script | None = None) -> None:
         self.config = config
-        self.script = script
+        self.script = script if script is not None else _load_script(config.script)
         self.plan = FaultPlan(config)
         self.requests: list[dict[str, Any]] = []
         self.by_status: Counter[str] = Counter()
@@ -43,6 +43,7 @@ class FakeJudgeApp:
         self.in_service = 0
         self.peak_in_service = 0
         self.waiting = 0
+        self.rejected = 0
         self._slots: asyncio.Semaphore | None = None
         self._closing: asyncio.Event | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -123,18 +124,21 @@ class FakeJudgeApp:
             self._done(record, None)
             await self._hang(scope, receive, send)
             return
+        if self.config.overflow == "reject" and self.in_service >= self.config.capacity:
+            self.rejected += 1
+            record["overflow"] = True
+            self._done(record, 429)
+            await _too_busy(self.config.retry_after)(scope, receive, send)
+            return
         response: Response = await self._served(body, raw, fault, fmt)
         self._done(record, response.status_code)
         await response(scope, receive, send)
 
     def _early_fault(self, fault: FaultKind | None, scope: dict[str, Any]) -> Any:
         """The faults answered at once, without a serving slot (as a gateway would)."""
-        from starlette.responses import JSONResponse
 
         if fault == "rate_limit":
-            headers = {"Retry-After": _seconds(self.config.retry_after)}
-            body = {"error": {"message": "rate limit reached", "type": "rate_limit_error"}}
-            return JSONResponse(body, 429, headers=headers)
+            return _too_busy(self.config.retry_after)
         if fault == "server_error":
             return _error(500, "the fake judge had an internal error")
         if fault == "auth":
@@ -159,9 +163,10 @@ class FakeJudgeApp:
             self.waiting -= 1
             self.in_service += 1
             self.peak_in_service = max(self.peak_in_service, self.in_service)
+            latency = self.config.latency + self.config.latency_per_load * (self.in_service - 1)
             try:
-                if self.config.latency > 0:
-                    await asyncio.sleep(self.config.latency)
+                if latency > 0:
+                    await asyncio.sleep(latency)
                 if fault == "malformed_json":
                     return Response(b'{"id": "chatcmpl-broken", "choices": [{"ind', 200,
                                     media_type="application/json")
@@ -255,12 +260,25 @@ class FakeJudgeApp:
             "in_service": self.in_service,
             "peak_in_service": self.peak_in_service,
             "waiting": self.waiting,
+            "rejected": self.rejected,
         }
 
     def close(self) -> None:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+def _load_script(spec: str | None) -> Script | None:
+    """The script a ``module:attribute`` factory makes (None: no script)."""
+    if not spec:
+        return None
+    import importlib
+
+    module, _, attribute = spec.partition(":")
+    factory = getattr(importlib.import_module(module), attribute)
+    script: Script = factory()
+    return script
 
 
 def _record(
@@ -302,6 +320,14 @@ def _prompt_chars(body: dict[str, Any]) -> int:
 
 def _seconds(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _too_busy(retry_after: float) -> Any:
+    from starlette.responses import JSONResponse
+
+    headers = {"Retry-After": _seconds(retry_after)}
+    body = {"error": {"message": "rate limit reached", "type": "rate_limit_error"}}
+    return JSONResponse(body, 429, headers=headers)
 
 
 def _error(status: int, message: str, code: str | None = None) -> Any:

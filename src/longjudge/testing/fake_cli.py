@@ -35,6 +35,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="Model name listed by /v1/models.")
     p.add_argument("--latency", type=float, help="Seconds each request holds a serving slot.")
     p.add_argument("--capacity", type=int, help="Requests served at once.")
+    p.add_argument("--overflow", choices=["queue", "reject"],
+                   help="Past capacity: queue requests (default) or answer 429 at once.")
+    p.add_argument("--latency-per-load", type=float,
+                   help="Extra latency per other request in service (latency grows with load).")
     p.add_argument("--fault-rate", type=float, help="Share of requests that get a fault (0-1).")
     p.add_argument("--fault-mix", help="Weights per fault kind, e.g. rate_limit=2,drop=1.")
     p.add_argument("--max-faults", type=int, help="Stop injecting faults after this many.")
@@ -50,8 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
 def config_from_args(args: argparse.Namespace) -> FakeJudgeConfig:
     flags: dict[str, Any] = {
         key: getattr(args, key)
-        for key in ("model", "latency", "capacity", "fault_rate", "max_faults", "seed",
-                    "retry_after", "hang_seconds", "reject_json_schema", "log_file")
+        for key in ("model", "latency", "capacity", "overflow", "latency_per_load", "fault_rate",
+                    "max_faults", "seed", "retry_after", "hang_seconds", "reject_json_schema",
+                    "log_file")
         if getattr(args, key) is not None
     }
     if args.fault_mix:

@@ -50,6 +50,18 @@ class FakeJudgeConfig(StrictModel):
         description="Requests served at once; extra requests wait for a slot. With latency L "
         "the server answers at most capacity / L requests per second.",
     )
+    overflow: Literal["queue", "reject"] = Field(
+        "queue",
+        description="What a request finds when all capacity slots are busy: 'queue' (it waits "
+        "for a slot, so latency grows) or 'reject' (an immediate 429 with Retry-After: a "
+        "hidden capacity above which the server turns work away).",
+    )
+    latency_per_load: float = Field(
+        0.0,
+        ge=0,
+        description="Extra seconds of latency per other request in service when a request "
+        "starts (latency grows with load, as on a batching GPU server).",
+    )
     fault_rate: float = Field(
         0.0, ge=0, le=1, description="Share of chat completion requests that get a fault."
     )
@@ -85,6 +97,12 @@ class FakeJudgeConfig(StrictModel):
         ge=1,
         description="Answer 400 'maximum context length exceeded' when the messages hold more "
         "characters than this (a model's context window; None: no limit).",
+    )
+    script: str | None = Field(
+        None,
+        description="'module:attribute' of a zero-argument factory that returns a script "
+        "(request body -> output text); the server imports it when no script is passed in "
+        "process, so that a server in a child process can answer as a scripted judge.",
     )
     log_file: str | None = Field(
         None, description="Append one JSON line per request to this file (None: memory only)."

@@ -163,26 +163,27 @@ class HTTPRewardModel(RewardModel):
         limiter = limiter_for(f"rm:{self.url}", self.config.max_concurrency)
 
         async def attempt() -> Any:
-            async with limiter.slot():
+            async with limiter.slot() as slot:
                 try:
                     response = await client.post(self.url, json=body)
                 except Exception as exc:
                     classified = classify_http_error(exc)
                     if classified is None:
                         raise  # a bug, not a server failure: never retried
+                    if classified.overload:
+                        slot.overloaded()
                     raise classified from exc
-                if response.status_code == 429:
-                    limiter.on_rate_limit()
                 error = status_error(response)
                 if error is not None:
+                    if error.overload:
+                        slot.overloaded()  # 429 or 5xx: back off
                     raise error
                 try:
                     data = response.json()
                 except ValueError as exc:
                     raise TransientJudgeError(
-                        "reward model server sent a body that is not JSON"
+                        "reward model server sent a body that is not JSON", overload=False
                     ) from exc
-            limiter.on_success()
             return data
 
         def on_retry(_: BaseException) -> None:

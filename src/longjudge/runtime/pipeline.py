@@ -1,0 +1,90 @@
+"""Prompt admission: how many prompts are in flight follows from the judge's free slots.
+
+A prompt's judge calls come in dependent steps (key points before coverage, statements before
+their verification), so one prompt alone seldom keeps a judge busy, and a fixed number of
+prompts in flight is either too few (the judge waits for the client between steps) or too many
+(memory grows with the job). :func:`pipelined` starts the next prompt whenever the judge's
+concurrency limit (:class:`~longjudge.runtime.limiter.AdaptiveLimiter`) has free slots that no
+request waits for, and otherwise waits for a prompt to finish or a slot to free up (it looks
+again every few milliseconds). So the limiter's queue is never empty for long while work
+remains, and prompts in flight stay about as many as the judge can serve.
+
+Memory stays bounded: never more prompts than the limit itself (every prompt in flight has at
+least one request to make), and never more than ``hard_cap`` when one is set
+(``run.max_examples_in_flight``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable
+from typing import TypeVar
+
+from .limiter import AdaptiveLimiter
+
+G = TypeVar("G")
+
+#: Seconds between two looks at the limiter while it has no free slot.
+TICK = 0.005
+
+
+async def pipelined(
+    items: Iterable[G],
+    start: Callable[[G], Awaitable[None]],
+    limiter: AdaptiveLimiter,
+    hard_cap: int | None = None,
+) -> int:
+    """Run ``start(item)`` for every item, admitting a new one while the judge has room.
+
+    ``start`` must handle its own errors (an exception escaping it is re-raised here after the
+    others finish). Returns the most items that were in flight at once.
+    """
+    pending = iter(items)
+    active: set[asyncio.Task[None]] = set()
+    wake = asyncio.Event()
+    exhausted = False
+    peak = 0
+    errors: list[BaseException] = []
+
+    def finished(task: asyncio.Task[None]) -> None:
+        active.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            errors.append(task.exception())  # type: ignore[arg-type]
+        wake.set()
+
+    try:
+        while True:
+            cap = max(2, limiter.limit)
+            if hard_cap is not None:
+                cap = min(cap, hard_cap)
+            if not exhausted and len(active) < cap and (not active or limiter.idle > 0):
+                item = next(pending, _END)
+                if item is _END:
+                    exhausted = True
+                    continue
+                task = asyncio.ensure_future(start(item))  # type: ignore[arg-type]
+                active.add(task)
+                task.add_done_callback(finished)
+                peak = max(peak, len(active))
+                await asyncio.sleep(0)  # let it run up to its first request
+                continue
+            if exhausted and not active:
+                break
+            wake.clear()
+            try:
+                await asyncio.wait_for(wake.wait(), None if exhausted else TICK)
+            except asyncio.TimeoutError:
+                pass
+    finally:
+        if active:  # cancelled from outside: take the prompts in flight down with us
+            for task in active:
+                task.cancel()
+            await asyncio.gather(*active, return_exceptions=True)
+    if errors:
+        raise errors[0]
+    return peak
+
+
+_END = object()
+
+__all__ = ["TICK", "pipelined"]
