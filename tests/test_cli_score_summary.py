@@ -30,11 +30,11 @@ def test_summary_counts_distribution_reasons_and_best_worst(tmp_path: Path) -> N
     text = console.export_text()
     lines = text.splitlines()
     assert len(lines) < 20  # a screen, not 3,000 rows
-    helpfulness = next(line for line in lines if "│ helpfulness" in line)
+    helpfulness = next(line for line in lines if line.strip().startswith("helpfulness"))
     # 2,700 scored, 300 unscored; min 0, max 8 (odd prompts 0..8, even prompts 5)
     assert "2700" in helpfulness and "300" in helpfulness
     assert "0.00" in helpfulness and "8.00" in helpfulness
     words = " ".join(text.split())
     assert "300 prompts: 150 with a distinct best and worst, 150 without" in words
     assert "unscored by reason: helpfulness 300" in words
-    assert str(tmp_path / "run") in text.replace("\n", "")
+    assert str(tmp_path / "run" / "rewards.jsonl") in "".join(text.split())

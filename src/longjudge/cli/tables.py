@@ -154,7 +154,7 @@ def rewards_summary(rewards: list[Reward], out_dir: Path) -> Table:
     for reward in rewards:
         dims += [d for d in reward.dimensions if d not in dims]
     table = results_table("score", "n", "unsc", "min", "p25", "med", "p75", "max", "mean")
-    table.title = f"{len(rewards)} candidates (every one in {out_dir / 'rewards.jsonl'})"
+    table.title = f"{len(rewards)} candidates"
     for name in [*dims, "total"]:
         if name == "total":
             values = [r.total for r in rewards if r.status == "scored" and r.total is not None]
@@ -184,7 +184,7 @@ def rewards_summary(rewards: list[Reward], out_dir: Path) -> Table:
             if reasons
             else ""
         )
-        + f". Report: longjudge report {out_dir}"
+        + f". Every candidate: {out_dir / 'rewards.jsonl'}. Report: longjudge report {out_dir}"
     )
     return table
 
