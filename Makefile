@@ -44,9 +44,12 @@ demo: $(STAMP)
 # DPO + 0.1·CE on a laptop CPU: a tiny random model (built here from a config, its tokenizer
 # trained on the pairs' text) trained for a few steps on the pairs of `make demo`'s run. The
 # ~9k-token prompt has its context cut to fit max_length 1024; both loss terms are printed.
+# The small demo judge often ties every response (ties make no pair): then scripts/demo-pair
+# writes one reference-answer-vs-sample pair instead, and says so.
 train-demo: $(STAMP)
 	@test -f runs/demo/rewards.jsonl || $(MAKE) demo
 	$(BIN)/longjudge pairs runs/demo --out runs/demo/pairs.jsonl
+	@test -s runs/demo/pairs.jsonl || $(BIN)/python scripts/demo-pair runs/demo/pairs.jsonl
 	$(BIN)/longjudge tiny-lm runs/tiny-lm --corpus runs/demo/pairs.jsonl
 	$(BIN)/longjudge train runs/demo/pairs.jsonl --model runs/tiny-lm --out runs/train-demo \
 		--config examples/train-demo.yaml

@@ -236,3 +236,18 @@ def test_two_processes_log_the_same_loss_terms_as_one(tiny: Path, tmp_path: Path
     assert steps["two"][0]["loss/sigmoid"] == pytest.approx(0.6931, abs=1e-3)
     assert steps["two"][1]["loss/sigmoid"] < steps["two"][0]["loss/sigmoid"]
     assert records["two"]["fit"]["pairs_cut"] == 2
+
+
+def test_demo_pair_script_writes_one_labelled_pair(tmp_path: Path) -> None:
+    """`make train-demo`'s fallback when the demo judge ties every response."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    done = subprocess.run([sys.executable, str(ROOT / "scripts/demo-pair"),
+                           str(tmp_path / "pairs.jsonl")], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "not a judged preference" in done.stdout
+    (row,) = [json.loads(line) for line in (tmp_path / "pairs.jsonl").read_text().splitlines()]
+    example, _ = bundled()
+    assert row["strategy"] == "reference-vs-sample" and row["chosen_id"] == "11-ref"
+    content = row["prompt"][0]["content"]
+    assert content[row["context_start"]:row["context_end"]] == example.context

@@ -50,7 +50,8 @@ def build_tiny_lm(path: Path) -> Path:
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
     )
     bpe.train_from_iterator(SENTENCES, trainer)
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, pad_token="<pad>", eos_token="<|end|>")
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, pad_token="<pad>",
+                                        eos_token="<|end|>")
     tokenizer.chat_template = CHAT_TEMPLATE
     tokenizer.save_pretrained(path)
     config = LlamaConfig(
