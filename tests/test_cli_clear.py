@@ -259,9 +259,9 @@ def test_ray_without_a_cluster_is_one_line_naming_the_flag(tmp_path: Path) -> No
 
 def test_equal_totals_note_names_the_tiny_model_only() -> None:
     rewards = [s2l_reward(f"c{i}", 1.25) for i in range(3)]
-    tiny = " ".join(table_notes(rewards, "local/gemma-3-270m"))
-    assert "all 3 scored candidates have the same total (1.25): local/gemma-3-270m is a tiny " \
-        "base model that proves the pipeline, not a judge" in tiny
-    other = " ".join(table_notes(rewards, "openai/big-model"))
-    assert "same total (1.25): the judge told no candidate apart" in other
-    assert not any("same total" in n for n in table_notes(rewards[:1], "local/gemma-3-270m"))
+    line = "all 3 totals equal 1.25: local/gemma-3-270m is a tiny base model, not a judge"
+    assert line in table_notes(rewards, "local/gemma-3-270m") and len(line) <= 80
+    other = table_notes(rewards, "openai/big-model")
+    assert "all 3 totals equal 1.25: the judge told no candidate apart" in other
+    assert not any("equal" in n for n in table_notes(rewards[:1], "local/gemma-3-270m"))
+    assert not any("equal" in n for n in table_notes([*rewards, s2l_reward("d", 1.3)]))

@@ -133,11 +133,8 @@ def equal_totals_note(rewards: list[Reward], judge_spec: str | None = None) -> s
     why = "the judge told no candidate apart"
     backend, _, model = (judge_spec or "").partition("/")
     if backend == "local" and model in PACKAGED_MODELS:
-        why = (
-            f"{judge_spec} is a tiny base model that proves the pipeline, not a judge; "
-            "use a real one (e.g. --judge openai/MODEL) to rank responses"
-        )
-    return f"all {len(totals)} scored candidates have the same total ({totals[0]:g}): {why}"
+        why = f"{judge_spec} is a tiny base model, not a judge"
+    return f"all {len(totals)} totals equal {fmt(totals[0], decimals_for(totals))}: {why}"
 
 
 def screenful() -> int:
