@@ -246,6 +246,7 @@ def test_budget_smoothing_context_and_exclusion() -> None:
     assert pick(smoothed[0], tokens, 100, 2) == [1, 0]  # top_k caps
     assert pick(smoothed[0], tokens, 100, 10, {1}) == [0, 2, 4, 3]
     assert pick(scores[1], tokens, 100, 10, positive_only=True) == [3]
+    assert pick(smoothed[0], tokens, 25, 10, first=4) == [4, 1]  # the statement's own best
     chunks = windows(TOWNS, 8)[:5]
     merged = excerpts(chunks, [3, 0, 1], smoothed[0])
     assert [(e.chunk_index, e.windows) for e in merged] == [(0, 2), (3, 1)]

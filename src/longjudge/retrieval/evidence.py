@@ -8,8 +8,9 @@ it has already seen, since candidates of one prompt often repeat the same statem
 Picking a statement's evidence (:mod:`.select`): every window is scored for the statement (the
 question first), the scores of the response's neighbouring statements are mixed in
 (``context_weight``), the scores are smoothed along the document (``neighbour_weight``), and the
-best windows are taken until ``budget_tokens``; picked windows that touch are shown as one
-excerpt.
+best windows are taken until ``budget_tokens``, the window the statement alone scores highest
+first (smoothing must not push out a single exact match); picked windows that touch are shown
+as one excerpt.
 """
 
 from __future__ import annotations
@@ -103,11 +104,14 @@ class EvidenceIndex:
         rows_out = [known[q] for q in queries]
         return np.vstack([r for r in rows_out if r is not None]).reshape(len(queries), n)
 
-    def _final_scores(self, statements: Sequence[str], question: str) -> np.ndarray:
+    def _final_scores(
+        self, statements: Sequence[str], question: str
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(the statement's own scores, the scores with context and smoothing)."""
         raw = self.scores_many([self.query(s, question) for s in statements])
         cfg = self.config
         mixed = mix_context(raw, cfg.context_weight)
-        return smooth(mixed, cfg.neighbour_weight, cfg.neighbour_radius)
+        return raw, smooth(mixed, cfg.neighbour_weight, cfg.neighbour_radius)
 
     def _positive_only(self) -> bool:
         return bool(getattr(self.index, "positive_only", False))
@@ -131,7 +135,7 @@ class EvidenceIndex:
         """
         if not statements:
             return []
-        scores = self._final_scores(statements, question)
+        own, scores = self._final_scores(statements, question)
         tokens = self.tokens
         out: list[list[Evidence]] = []
         for row, statement_scores in enumerate(scores):
@@ -143,9 +147,21 @@ class EvidenceIndex:
                 self.config.top_k,
                 banned,
                 positive_only=self._positive_only(),
+                first=_best(own[row], banned),
             )
             out.append(excerpts(self.chunks, picked, statement_scores))
         return out
+
+
+def _best(scores: np.ndarray, banned: set[int]) -> int | None:
+    """The window the statement alone scores highest (not banned), if any scores."""
+    allowed = np.where(np.isfinite(scores), scores, -np.inf)
+    if banned:
+        allowed = allowed.copy()
+        allowed[list(banned)] = -np.inf
+    if allowed.size == 0 or not np.isfinite(allowed.max()):
+        return None
+    return int(np.argmax(allowed))
 
 
 def _windows_of(evidence: Sequence[Evidence]) -> set[int]:

@@ -53,13 +53,19 @@ def pick(
     banned: set[int] | None = None,
     *,
     positive_only: bool = False,
+    first: int | None = None,
 ) -> list[int]:
     """Window indices, best first, while they fit in ``budget`` tokens (at most ``top_k``).
 
-    A window that does not fit is skipped and smaller ones after it may still be taken; at
-    least one window is taken when any is eligible, even if it alone passes the budget.
+    ``first`` (if given and eligible) is taken before the others. A window that does not fit
+    is skipped and smaller ones after it may still be taken; at least one window is taken when
+    any is eligible, even if it alone passes the budget.
     """
     order = np.lexsort((np.arange(scores.size), -scores))
+    if first is not None and np.isfinite(scores[first]) and (
+        not positive_only or scores[first] > 0
+    ):
+        order = np.concatenate(([first], order[order != first]))
     chosen: list[int] = []
     used = 0
     for i in order:
