@@ -101,13 +101,9 @@ def test_bad_records_are_reported_and_the_good_ones_scored(tmp_path: Path) -> No
     assert done.returncode == 3, done.stderr[-3000:]
 
     run = RunDir(tmp_path / "run")
-    everything = run.errors()
-    errors = [e for e in everything if e["kind"] == "input"]
-    # besides the bad records, errors.jsonl lists the one unscored candidate, with its reason
-    (unscored,) = [e for e in everything if e["kind"] != "input"]
-    assert unscored["kind"] == "unscored" and unscored["candidate_id"] == "g2-1"
-    assert "context length" in unscored["reason"]
-    assert all(e["reason"] for e in errors)
+    errors = run.errors()
+    # every line is a bad record (the 100k-token response is one: it never reaches the judge)
+    assert all(e["kind"] == "input" and e["reason"] for e in errors)
     reported = {(Path(e["source"]).stem, e["line"]): e for e in errors}
     assert len(reported) == len(errors), "each bad record reported once"
     expected = {("examples", i + 1): record for i, record in enumerate(examples) if record[1]} | {
