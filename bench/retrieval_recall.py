@@ -69,6 +69,7 @@ METHODS: dict[str, dict[str, Any]] = {
         **PAPER, "method": "hybrid", "window_tokens": 64, "top_k": 20, "neighbour_weight": 0.5
     },
     "bm25 default pipeline": {"method": "bm25"},
+    "default, neighbour weight 0.25": {"neighbour_weight": 0.25},
     "default (auto)": {},
 }
 

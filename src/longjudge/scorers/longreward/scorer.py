@@ -17,6 +17,7 @@ from ...judges.registry import create_judge
 from ...prompts.base import Language, detect_language
 from ...retrieval import EvidenceIndex
 from ...retrieval.base import Retriever
+from ...retrieval.config import resolve_method
 from ...runtime.client import JudgeClient
 from ...runtime.usage import UsageTracker
 from ...text import get_tokenizer, token_windows
@@ -84,7 +85,17 @@ class LongReward(Scorer):
         return self._faith_stats.to_dict()
 
     def describe(self) -> dict[str, Any]:
-        return {"method": self.method, "longreward": self.config.model_dump(mode="json")}
+        return {
+            "method": self.method,
+            "longreward": self.config.model_dump(mode="json"),
+            # what 'auto' means on this machine (hybrid only where the embed extra is
+            # installed): part of the fingerprint, so results never mix the two
+            "retrieval_method": (
+                type(self.retriever).__name__
+                if self.retriever is not None
+                else resolve_method(self.config.retrieval)
+            ),
+        }
 
     def prompt_hashes(self) -> dict[str, str]:
         return hash_prompts([getattr(self.prompts, f.name) for f in fields(self.prompts)])
