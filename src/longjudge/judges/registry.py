@@ -6,6 +6,7 @@ missing extra gives an install hint only when that backend is asked for.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -62,10 +63,15 @@ def create_judge(spec: str, config: JudgeConfig | None = None) -> Judge:
     return infos[backend].factory(model, config or JudgeConfig())
 
 
+#: The built-in backends, by module name. Imported on first use (their @register_backend
+#: decorators register them; each keeps its heavy imports inside the factory), never by name
+#: here: the registry does not import the modules that import it.
+_BUILTIN = ("longjudge.judges.local", "longjudge.judges.mock", "longjudge.judges.openai")
+
+
 def _load_builtin() -> None:
-    # Importing the modules runs their @register_backend decorators; each keeps its heavy
-    # imports inside the factory.
-    from . import local, mock, openai  # noqa: F401
+    for module in _BUILTIN:
+        importlib.import_module(module)
 
 
 __all__ = ["BackendInfo", "backends", "create_judge", "parse_spec", "register_backend"]

@@ -7,6 +7,7 @@ config, so unknown keys are errors. Heavy dependencies are imported inside facto
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import Any
 
@@ -42,9 +43,14 @@ def build_scorer(method: str, client: JudgeClient, options: dict[str, Any] | Non
     return _SCORERS[method](client, dict(options or {}))
 
 
+#: The built-in scorers, by module name: imported on first use (their @register_scorer
+#: decorators register them), so the registry does not import the modules that import it.
+_BUILTIN = ("longjudge.scorers.longreward", "longjudge.scorers.s2l")
+
+
 def _load_builtin() -> None:
-    # Importing the modules runs their @register_scorer decorators.
-    from . import longreward, s2l  # noqa: F401
+    for module in _BUILTIN:
+        importlib.import_module(module)
 
 
 __all__ = ["build_scorer", "register_scorer", "scorer_names"]

@@ -6,6 +6,7 @@ optional dependencies (torch, transformers) inside, so ``import longjudge`` stay
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -80,9 +81,15 @@ def create_reward_model(spec: str, options: RMOptions | None = None) -> RewardMo
     return infos[backend].factory(target, options or RMOptions())
 
 
+#: The built-in reward-model backends, by module name: imported on first use (their
+#: decorators register them; heavy imports stay inside the factories), so the registry does
+#: not import the modules that import it.
+_BUILTIN = ("longjudge.scorers.reward_models.hf", "longjudge.scorers.reward_models.http")
+
+
 def _load_builtin() -> None:
-    # Importing the modules runs their decorators; heavy imports stay inside the factories.
-    from . import hf, http  # noqa: F401
+    for module in _BUILTIN:
+        importlib.import_module(module)
 
 
 __all__ = [
