@@ -92,7 +92,10 @@ def test_ray_engine_matches_local_engine_and_resumes(
     assert 2 <= judge.stats["peak_in_service"] <= 4  # ... and never exceeded in total
     assert entry["usage"] == distributed.usage
     (local_entry,) = RunDir(tmp_path / "local").read_summary()["invocations"]
-    assert entry["scorer"] == local_entry.get("scorer", {})
+    timing = {"evidence_index_seconds"}  # wall time, differs between runs
+    assert {k: v for k, v in entry["scorer"].items() if k not in timing} == {
+        k: v for k, v in local_entry.get("scorer", {}).items() if k not in timing
+    }
     assert RunDir(tmp_path / "ray").read_config()["method"] == "longreward"
 
     # resume: drop some results, run again; only those are scored, nothing is duplicated
@@ -155,6 +158,6 @@ def test_a_worker_that_cannot_start_is_one_config_error(
     with pytest.raises(ConfigError) as info:
         run_job_sync(bad)
     message = str(info.value)
-    assert message.startswith("--engine ray: the workers could not start: ConfigError: "
-                              "local/no-such-model: unknown packaged model")
+    # the driver builds the scorer first (for the fingerprint), so it fails before any worker
+    assert "local/no-such-model: unknown packaged model" in message
     assert "\n" not in message and "Traceback" not in message
