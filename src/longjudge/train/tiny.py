@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, MissingDependencyError
+from ..scorers.reward_models.tiny import train_byte_level_bpe
 
 #: Role tags, the turn's text, an end-of-turn token; the generation prompt opens an assistant
 #: turn, so that prompt + completion renders as the full conversation.
@@ -92,23 +93,13 @@ def build_tiny_causal_lm(
     """
     try:
         import torch
-        from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
         transformers: Any = importlib.import_module("transformers")
     except ImportError as exc:
         raise MissingDependencyError("transformers", "train", "the tiny causal LM") from exc
     out = Path(path)
     out.mkdir(parents=True, exist_ok=True)
-    raw = Tokenizer(models.BPE())
-    raw.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    raw.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size,
-        special_tokens=list(SPECIAL_TOKENS),
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    raw.train_from_iterator([*_BUILTIN, *corpus], trainer)
+    raw = train_byte_level_bpe([*_BUILTIN, *corpus], vocab_size, list(SPECIAL_TOKENS))
     tokenizer = transformers.PreTrainedTokenizerFast(
         tokenizer_object=raw, pad_token="<pad>", eos_token="<|end|>"
     )

@@ -31,6 +31,24 @@ _CORPUS = [
 ]
 
 
+def train_byte_level_bpe(texts: list[str], vocab_size: int, special_tokens: list[str]) -> Any:
+    """A byte-level BPE (``tokenizers.Tokenizer``) trained on ``texts``: the tokenizer of the
+    tiny models built from a config (this reward model, and ``train.tiny``'s causal LM)."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    raw = Tokenizer(models.BPE())
+    raw.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    raw.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=special_tokens,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    raw.train_from_iterator(texts, trainer)
+    return raw
+
+
 def build_tiny_reward_model(
     path: str | Path,
     *,
@@ -43,23 +61,14 @@ def build_tiny_reward_model(
     """Build and save the tiny tokenizer and reward model into ``path``; return it."""
     try:
         import torch
-        from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
         transformers: Any = importlib.import_module("transformers")
     except ImportError as exc:
         raise MissingDependencyError("transformers", "rm", "the tiny test reward model") from exc
     out = Path(path)
     out.mkdir(parents=True, exist_ok=True)
-    raw = Tokenizer(models.BPE())
-    raw.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    raw.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size,
-        special_tokens=["<pad>", "<s>", "</s>", "<|user|>", "<|assistant|>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    raw.train_from_iterator(_CORPUS * 4, trainer)
+    special = ["<pad>", "<s>", "</s>", "<|user|>", "<|assistant|>"]
+    raw = train_byte_level_bpe(_CORPUS * 4, vocab_size, special)
     tokenizer = transformers.PreTrainedTokenizerFast(
         tokenizer_object=raw, bos_token="<s>", eos_token="</s>", pad_token="<pad>"
     )
