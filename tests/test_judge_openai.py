@@ -39,7 +39,14 @@ from .judge_helpers import (
 RETRY = RetryConfig(
     max_attempts=3, max_total_seconds=20, initial_backoff=0.01, max_backoff=0.05, jitter=0.0
 )
-TIMEOUT = 0.4  # the client timeout that a hang outlasts
+HANG_TIMEOUT = 1.0  # the client timeout that a hang outlasts
+# Every other fault answers at once; a generous timeout keeps a slow, shared CI machine from
+# turning a late answer into an extra "timeout" fault the server never saw.
+TIMEOUT = 30.0
+
+
+def timeout_for(kind: FaultKind) -> float:
+    return HANG_TIMEOUT if kind == "hang" else TIMEOUT
 TRANSPORT: dict[str, type[JudgeError]] = {
     "rate_limit": RateLimitError,
     "server_error": TransientJudgeError,
@@ -72,7 +79,7 @@ def test_structured_call_usage_and_n() -> None:
 @pytest.mark.parametrize("kind", ALL_KINDS)
 def test_each_fault_is_classified(kind: FaultKind) -> None:
     async def go(server: FakeJudgeServer) -> None:
-        judge = openai_judge(server, timeout=TIMEOUT)
+        judge = openai_judge(server, timeout=timeout_for(kind))
         try:
             if kind in PARSE:
                 response = await judge.generate(check_request())
@@ -100,7 +107,7 @@ def test_client_retries_then_succeeds_and_caches_only_the_valid_output(
     cache = JudgeCache(tmp_path / "judge.sqlite")
 
     async def go(server: FakeJudgeServer) -> CheckOut:
-        client = openai_client(server, cache=cache, retry=RETRY, timeout=TIMEOUT)
+        client = openai_client(server, cache=cache, retry=RETRY, timeout=timeout_for(kind))
         try:
             return await client.complete(check_request(), step="check", parse=CHECK_PROMPT.parse)
         finally:
@@ -126,7 +133,7 @@ def test_persistent_fault_ends_in_a_clear_error_and_nothing_cached(
     cache = JudgeCache(tmp_path / "judge.sqlite")
 
     async def go(server: FakeJudgeServer) -> None:
-        client = openai_client(server, cache=cache, retry=RETRY, timeout=TIMEOUT)
+        client = openai_client(server, cache=cache, retry=RETRY, timeout=timeout_for(kind))
         try:
             await client.complete(check_request(), step="check", parse=CHECK_PROMPT.parse)
         finally:
@@ -155,7 +162,7 @@ def test_a_scorer_turns_a_failed_judge_into_unscored(kind: FaultKind) -> None:
     candidate = Candidate(id="e-1", example_id="e", text="Thirty ships.")
 
     async def go(server: FakeJudgeServer) -> str | None:
-        client = openai_client(server, retry=RETRY, timeout=TIMEOUT)
+        client = openai_client(server, retry=RETRY, timeout=timeout_for(kind))
         scorer = LongReward(client, LongRewardConfig(dimensions=["helpfulness"]))
         (reward,) = await scorer.score(example, [candidate])
         await client.aclose()

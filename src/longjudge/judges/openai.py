@@ -50,6 +50,7 @@ _DIALECT_MARKERS = ("response_format", "json_schema", "json_object", "guided_jso
 _DIALECT_STATUSES = (400, 415, 422, 500, 501)
 #: Connections per httpx pool, and most pools (requests go round-robin over them).
 CONNECTIONS_PER_POOL, POOLS_MAX = 8, 32
+KEEPALIVE_EXPIRY = 2.0  # seconds an idle connection is kept for reuse
 
 
 class _DialectRejected(FatalJudgeError):
@@ -90,6 +91,9 @@ class OpenAIJudge(Judge):
                 limits=httpx.Limits(
                     max_connections=keep,
                     max_keepalive_connections=-(-keep // pools) + 2,
+                    # below the 5 s after which uvicorn-based servers (vLLM, SGLang) close an
+                    # idle connection: reusing one just as the server closes it fails the call
+                    keepalive_expiry=KEEPALIVE_EXPIRY,
                 ),
                 headers={
                     "Authorization": f"Bearer {self._api_key or 'not-needed'}",

@@ -95,6 +95,14 @@ class ServeConfig(StrictModel):
         description="Requests scored at once; more wait for a slot within their timeout. Judge "
         "calls are limited separately by judge.max_concurrency.",
     )
+    keep_alive: int = Field(
+        75,
+        ge=1,
+        description="Seconds an idle keep-alive connection stays open. Keep it above the idle "
+        "expiry of the clients' connection pools (httpx: 5 s, aiohttp: 15 s): when both are "
+        "equal, the server can close a connection just as a client sends a request on it, and "
+        "that request fails with a read error no client retries (it is a POST).",
+    )
     breaker_failures: int = Field(
         3,
         ge=1,

@@ -132,12 +132,18 @@ def run_server(settings: ServerSettings, token: str | None) -> None:
         port=settings.port,
         log_level="info",
         log_config=access_log_config(),
+        timeout_keep_alive=settings.serve.keep_alive,
     )
 
 
 @contextmanager
 def serve_in_thread(
-    app: FastAPI, host: str = "127.0.0.1", port: int = 0, *, access_log: bool = False
+    app: FastAPI,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    access_log: bool = False,
+    keep_alive: int = ServeConfig().keep_alive,
 ) -> Iterator[str]:
     """Run ``app`` on uvicorn in a background thread; yield its base URL; stop it after.
 
@@ -158,6 +164,7 @@ def serve_in_thread(
         access_log=access_log,
         log_config=access_log_config(),
         lifespan="on",
+        timeout_keep_alive=keep_alive,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
