@@ -20,7 +20,7 @@ from pathlib import Path
 from _common import server_script, write_copies
 
 from longjudge.config import ScoreConfig, build_config
-from longjudge.runtime.job import ScoreJob, run_job
+from longjudge.scoring import ScoreJob, run_job
 from longjudge.testing.fake_config import FakeJudgeConfig
 from longjudge.testing.fake_judge import FakeJudgeServer
 

@@ -3,7 +3,7 @@
 A fake OpenAI-compatible server (in its own process) serves at most C requests at once, each
 held L seconds (more wait in its queue): it can answer at most C/L requests per second. It
 answers as the scripted LongReward judge with 15 statements per response. The job is what
-``longjudge score`` runs (:func:`~longjudge.runtime.job.run_job`: read the inputs, score, write
+``longjudge score`` runs (:func:`~longjudge.scoring.run_job`: read the inputs, score, write
 the run directory, a fresh SQLite cache) on copies of the bundled prompt with its 10 responses,
 at **default settings**: only C and L vary, unless a row sets ``--concurrency``.
 
@@ -36,8 +36,8 @@ from typing import Any
 from _common import REPO, write_copies
 
 from longjudge.config import ScoreConfig, build_config
-from longjudge.runtime.job import ScoreJob, run_job
 from longjudge.runtime.rundir import RunDir
+from longjudge.scoring import ScoreJob, run_job
 from longjudge.testing.fake_config import FakeJudgeConfig
 from longjudge.testing.fake_judge import FakeJudgeProcess
 

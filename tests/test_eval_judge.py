@@ -10,16 +10,16 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from longjudge.cli import app
-from longjudge.evaluation.longbench_chat import (
-    LbcJudgeConfig,
-    LongBenchChatJudge,
+from longjudge.judges.base import JudgeRequest
+from longjudge.judges.mock import register_script
+from longjudge.runtime.rundir import RunDir
+from longjudge.scorers.longbench_chat import (
+    LongBenchChatConfig,
+    LongBenchChatScorer,
     RatedAnswer,
     read_rated_answers,
     shots_for,
 )
-from longjudge.judges.base import JudgeRequest
-from longjudge.judges.mock import register_script
-from longjudge.runtime.rundir import RunDir
 from longjudge.types import Candidate, Example
 
 from .conftest import EXAMPLES, make_client
@@ -41,7 +41,7 @@ register_script("lbc-length", rating_by_length)
 
 def score(script: object, example: Example = EXAMPLE, **kw: object) -> tuple:
     client = make_client(script)  # type: ignore[arg-type]
-    judge = LongBenchChatJudge(client, **kw)  # type: ignore[arg-type]
+    judge = LongBenchChatScorer(client, **kw)  # type: ignore[arg-type]
     reward = asyncio.run(judge.score_candidate(example, ANSWER, None))
     return reward, client.judge
 
@@ -86,7 +86,7 @@ def test_rated_examples_go_into_the_prompt_as_data() -> None:
     ]
     assert [s.rating for s in shots_for("q1", rated, 2)] == [2, 9]
     reward, mock = score(['{"analysis": "ok", "rating": 7}'],
-                         config=LbcJudgeConfig(max_shots=2), rated=rated)
+                         config=LongBenchChatConfig(max_shots=2), rated=rated)
     user = mock.requests[0].messages[-1]["content"]
     assert reward.meta["shots"] == 2
     assert "Example 1: rating 2" in user and "<<<EXAMPLE ANSWER 1 " in user
@@ -132,7 +132,7 @@ def test_cli_judge_writes_a_gold_run_cached_and_resumable(tmp_path: Path) -> Non
 
     again = runner.invoke(app, [*args, "--out", str(tmp_path / "gold")])  # resume: no work
     assert again.exit_code == 0 and len(RunDir(tmp_path / "gold").rewards()) == 10
-    assert RunDir(tmp_path / "gold").read_summary()["invocations"][1]["skipped_finished"] == 10
+    assert RunDir(tmp_path / "gold").read_summary()["invocations"][1]["skipped"] == 10
 
     fresh = runner.invoke(app, [*args, "--out", str(tmp_path / "copy")])  # same requests
     assert fresh.exit_code == 0

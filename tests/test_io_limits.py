@@ -11,7 +11,7 @@ import pytest
 from longjudge.config import RecordLimits, ScoreConfig, build_config
 from longjudge.io import read_candidates, read_examples
 from longjudge.io.validation import item_problems, text_problem
-from longjudge.runtime.job import ScoreJob, run_job_sync
+from longjudge.scoring import ScoreJob, run_job_sync
 
 RECORDS = [
     {

@@ -13,8 +13,8 @@ import pytest
 
 from longjudge.config import CacheConfig, JudgeConfig, RunConfig, ScoreConfig
 from longjudge.errors import ConfigError
-from longjudge.runtime.job import JobOutcome, ScoreJob, run_job_sync
 from longjudge.runtime.rundir import RunDir
+from longjudge.scoring import JobOutcome, ScoreJob, run_job_sync
 from longjudge.testing.fake_config import FakeJudgeConfig
 from longjudge.testing.fake_judge import FakeJudgeServer
 

@@ -55,8 +55,8 @@ def batch() -> tuple[list[Any], list[Any], dict[str, list[Any]]]:
 def cli_totals(tmp_path: Path, server: FakeJudgeServer) -> dict[tuple[str, str], float | None]:
     """The same six completions scored by `longjudge score`'s job: (query, text) -> total."""
     from longjudge.config import ScoreConfig, build_config
-    from longjudge.runtime.job import ScoreJob, run_job_sync
     from longjudge.runtime.rundir import RunDir
+    from longjudge.scoring import ScoreJob, run_job_sync
 
     examples = tmp_path / "examples.jsonl"
     responses = tmp_path / "responses.jsonl"

@@ -15,8 +15,8 @@ from longjudge.judges.mock import MockJudge
 from longjudge.runtime.client import JudgeClient
 from longjudge.runtime.fingerprint import Setup, changes, plan_resume, run_state
 from longjudge.runtime.rundir import RunDir
-from longjudge.runtime.runner import run_scoring
 from longjudge.scorers.longreward import LongReward, LongRewardConfig
+from longjudge.scoring.runner import run_scoring
 from longjudge.types import Candidate, Example, Reward
 
 from .conftest import FAST_RETRY

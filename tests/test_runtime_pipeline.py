@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from longjudge.config import ScoreConfig, build_config
-from longjudge.runtime.job import ScoreJob, run_job
 from longjudge.runtime.limiter import AdaptiveLimiter
 from longjudge.runtime.pipeline import pipelined
 from longjudge.runtime.rundir import RunDir
+from longjudge.scoring import ScoreJob, run_job
 from longjudge.testing.fake_config import FakeJudgeConfig
 from longjudge.testing.fake_judge import FakeJudgeServer
 

@@ -23,9 +23,9 @@ from .judges.mock import MockJudge
 from .runtime.cache import JudgeCache
 from .runtime.client import JudgeClient
 from .runtime.rundir import RunDir
-from .runtime.runner import run_scoring
 from .scorers.base import Scorer
 from .scorers.longreward import LongReward, LongRewardConfig
+from .scoring import ScoringContext, run_scoring
 from .types import (
     Candidate,
     DimensionScore,
@@ -68,6 +68,7 @@ __all__ = [
     "RunConfig",
     "RunDir",
     "Scorer",
+    "ScoringContext",
     "TransientJudgeError",
     "Usage",
     "Verdict",

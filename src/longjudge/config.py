@@ -2,8 +2,8 @@
 
 Precedence: defaults < YAML file (``--config``) < CLI flags. Unknown keys are errors, and
 validation lives here rather than in the code that uses a value. Scorer-specific configs live
-beside their scorers (``scorers/longreward/config.py``, ``scorers/s2l.py``) and are nested into
-:class:`ScoreConfig`.
+beside their scorers (``scorers/longreward/config.py``, ``scorers/s2l_config.py``,
+``scorers/longbench_chat.py``) and are nested into :class:`ScoreConfig`.
 """
 
 from __future__ import annotations
@@ -152,6 +152,10 @@ class ScoreConfig(StrictModel):
         default_factory=dict, description="LongRewardConfig fields (method longreward)."
     )
     s2l: dict[str, Any] = Field(default_factory=dict, description="S2LConfig fields (method s2l).")
+    longbench_chat: dict[str, Any] = Field(
+        default_factory=dict,
+        description="LongBenchChatConfig fields (method longbench-chat, `eval judge`).",
+    )
     example_fields: dict[str, Any] = Field(
         default_factory=dict, description="Field mapping of the examples file (io.ExampleFields)."
     )

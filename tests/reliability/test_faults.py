@@ -27,9 +27,9 @@ from longjudge.config import ScoreConfig, build_config
 from longjudge.errors import ParseError
 from longjudge.judges.base import JudgeRequest, JudgeResponse
 from longjudge.prompts.base import extract_json
-from longjudge.runtime.job import ScoreJob, run_job
 from longjudge.runtime.rundir import RunDir
 from longjudge.scorers.longreward.outputs import BatchSupportOut, HelpfulnessOut, StatementsOut
+from longjudge.scoring import ScoreJob, run_job
 from longjudge.testing.fake_config import FakeJudgeConfig
 from longjudge.testing.fake_judge import FakeJudgeServer
 from longjudge.types import Reward

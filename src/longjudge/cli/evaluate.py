@@ -309,7 +309,8 @@ def judge_cmd(
     ] = None,
     base_url: Annotated[str | None, typer.Option("--base-url", help="OpenAI URL.")] = None,
     config: Annotated[
-        MaybePath, typer.Option("--config", "-c", help="YAML: judge/cache/retry/run, lbc_judge.")
+        MaybePath,
+        typer.Option("--config", "-c", help="YAML: judge/cache/retry/run, longbench_chat."),
     ] = None,
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Run directory.")] = Path(
         "runs/lbc-judge"
@@ -324,28 +325,27 @@ def judge_cmd(
 ) -> None:
     """Rate each response 1-10 against the reference answer (LongBench-Chat style) into a run
     directory usable as --gold."""
-    from ..evaluation.longbench_chat import LbcJob, LbcJudgeConfig, run_lbc_job
+    from ..evaluation.longbench_chat import LbcJob, run_lbc_job
 
     layer = load_yaml(config) if config else {}
-    lbc_layer = layer.pop("lbc_judge", None) or {}
-    flags: dict[str, Any] = {"judge": {}, "cache": {}}
+    flags: dict[str, Any] = {"judge": {}, "cache": {}, "longbench_chat": {}}
     if base_url is not None:
         flags["judge"]["base_url"] = base_url
     if concurrency is not None:
         flags["judge"]["max_concurrency"] = concurrency
     if no_cache:
         flags["cache"]["enabled"] = False
-    lbc_flags = {
-        k: v for k, v in (("language", language), ("max_shots", max_shots)) if v is not None
-    }
+    for key, value in (("language", language), ("max_shots", max_shots)):
+        if value is not None:
+            flags["longbench_chat"][key] = value
+    if examples_file is not None:  # absolute: config.yaml records it for use from anywhere
+        flags["longbench_chat"]["examples_file"] = str(examples_file.resolve())
     job = LbcJob(  # absolute paths: config.yaml records them for use from anywhere
         input=input.resolve(),
         responses=responses.resolve(),
         judge=judge,
         out=out_dir,
         config=build_config(ScoreConfig, layer, flags),
-        lbc=build_config(LbcJudgeConfig, lbc_layer, lbc_flags),
-        examples_file=None if examples_file is None else examples_file.resolve(),
     )
     entry = asyncio.run(run_lbc_job(job))
     from .tables import rewards_table, table_notes
@@ -357,7 +357,7 @@ def judge_cmd(
     usage = entry["usage"]["total"]
     console.print(
         f"rated {entry['scored']}, unscored {entry['unscored']}, already done "
-        f"{entry['skipped_finished']}; judge calls {usage['calls']}, cache hits "
+        f"{entry['skipped']}; judge calls {usage['calls']}, cache hits "
         f"{usage['cache_hits']}; results in {out_dir / REWARDS}"
     )
     if entry["input_errors"] or entry["failed_groups"] or not entry["directory"]["complete"]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -16,7 +16,7 @@ from .app import app, console, flag_layer, out
 from .tables import results_table, rewards_summary, rewards_table, screenful, table_notes
 
 if TYPE_CHECKING:
-    from ..runtime.job import JobOutcome
+    from ..scoring.job import JobOutcome
 
 #: Exit code when the job finished but some records were bad or some candidate in the run
 #: directory is not scored (unscored, missing, or scored under an old fingerprint).
@@ -29,7 +29,9 @@ def score(
     responses: Path = typer.Option(..., "--responses", "-r", help="Candidates to score."),
     judge: str = typer.Option("local/gemma-3-270m", "--judge", "-j", help="Judge spec."),
     base_url: str | None = typer.Option(None, "--base-url", help="OpenAI-compatible URL."),
-    method: str = typer.Option("longreward", "--method", "-m", help="longreward or s2l."),
+    method: str = typer.Option(
+        "longreward", "--method", "-m", help="longreward, s2l or longbench-chat."
+    ),
     rm: str | None = typer.Option(None, "--rm", help="S2L reward model: hf/PATH or http/URL."),
     variant: str | None = typer.Option(None, "--variant", help="S2L: r(q,y), +ref, +ref+trust."),
     config: Path | None = typer.Option(None, "--config", "-c", help="YAML config file."),
@@ -47,7 +49,9 @@ def score(
     ),
 ) -> None:
     """Score every response of INPUT's examples; resumes when --out already holds results."""
-    from ..runtime.job import ScoreJob, run_job_sync  # the scorers' imports, only when used
+    # the scorers' imports, only when used
+    from ..scoring.engines import engine_names, run_job_sync
+    from ..scoring.job import ScoreJob
 
     flags = flag_layer(
         judge__base_url=base_url,
@@ -61,13 +65,12 @@ def score(
     cfg = build_config(ScoreConfig, load_yaml(config) if config else None, flags)
     if out_dir is None and not dry_run:
         out_dir = Path("runs") / time.strftime("%Y%m%d-%H%M%S")
-    if engine not in ("local", "ray"):
-        raise ConfigError(f"--engine must be 'local' or 'ray', not {engine!r}")
-    kind: Literal["local", "ray"] = "ray" if engine == "ray" else "local"
+    if engine not in engine_names():
+        raise ConfigError(f"--engine must be one of {', '.join(engine_names())}, not {engine!r}")
     # Absolute input paths: config.yaml records them, and `pairs`, `report` and resume read
     # them back from any working directory.
     inputs = (input.resolve(), responses.resolve())
-    job = ScoreJob(*inputs, judge, method, cfg, out_dir, dry_run, kind, ray_address)
+    job = ScoreJob(*inputs, judge, method, cfg, out_dir, dry_run, engine, ray_address)
     outcome = run_job_sync(job)
     if dry_run:
         _print_dry_run(outcome)

@@ -19,9 +19,9 @@ def serve(
     base_url: Annotated[
         str | None, typer.Option("--base-url", help="OpenAI-compatible URL.")
     ] = None,
-    method: Annotated[str, typer.Option("--method", "-m", help="longreward or s2l.")] = (
-        "longreward"
-    ),
+    method: Annotated[
+        str, typer.Option("--method", "-m", help="longreward, s2l or longbench-chat.")
+    ] = "longreward",
     rm: Annotated[
         str | None, typer.Option("--rm", help="S2L reward model: hf/PATH or http/URL.")
     ] = None,

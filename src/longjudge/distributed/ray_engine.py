@@ -3,11 +3,12 @@
 The driver locks the run directory, reads the inputs, builds the scorer once without calling
 anything (a dry-run client) for the setup fingerprint, claims the directory for that setup and
 drops the candidates whose stored reward has a matching fingerprint (the same
-:func:`~longjudge.runtime.fingerprint.plan_resume` as the local engine), and splits the
+:func:`~longjudge.scoring.runner.plan_run` as the local engine), and splits the
 remaining prompts into shards of whole prompts (all candidates of a prompt stay together, so
-its per-prompt work is still done once). Each shard goes to one actor, which builds its own
-judge client from the spec and the config (judges hold connections or models and are
-never pickled) and runs the ordinary async runner into ``OUT/shards/<k>/``. The judge's
+its per-prompt work is still done once). Each shard goes to one actor, which holds its own
+:class:`~longjudge.scoring.ScoringContext` built from the spec and the config (judges hold
+connections or models and are never pickled) and runs the ordinary async runner into
+``OUT/shards/<k>/``. The judge's
 ``max_concurrency`` is split across the actors, so the requests in flight against one endpoint
 stay within it in total. The judge cache is one SQLite file (WAL) shared by path; the driver
 resolves the path before dispatch. At the end the shards are merged into ``OUT/rewards.jsonl``
@@ -25,21 +26,21 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..config import RunConfig, ScoreConfig
 from ..errors import ConfigError, MissingDependencyError
 from ..runtime.cache import default_cache_path
-from ..runtime.fingerprint import Setup, plan_resume
+from ..runtime.fingerprint import Setup
 from ..runtime.progress import Progress
 from ..runtime.rundir import REWARDS, RunDir
-from ..runtime.runner import Group, RunResult
 from ..runtime.usage import UsageTracker
+from ..scoring.context import ScoringContext
+from ..scoring.job import JobOutcome, ScoreJob, load_groups
+from ..scoring.record import finish_rundir, input_errors_of, start_rundir, summary_entry
+from ..scoring.runner import Group, RunResult, plan_run, run_scoring
 from ..types import Candidate, Example, Reward
 from .shards import SHARDS, merge_records, merge_shards, partition, split_concurrency
-
-if TYPE_CHECKING:
-    from ..runtime.job import JobOutcome, ScoreJob
 
 GroupDump = tuple[dict[str, Any], list[dict[str, Any]]]
 
@@ -56,64 +57,40 @@ class RayOptions:
 
 
 class ShardWorker:
-    """One shard of the job. Wrapped with ``ray.remote`` by the driver; usable without Ray."""
+    """One shard of the job. Wrapped with ``ray.remote`` by the driver; usable without Ray.
+
+    Holds a :class:`ScoringContext` from start to the end of :meth:`run`, which closes it."""
 
     def __init__(self, spec: str, method: str, config: dict[str, Any], out: str) -> None:
-        from ..runtime.job import build_client, build_job_scorer
-
         self.config = ScoreConfig.model_validate(config)
         self.out = out
-        self.client = build_client(spec, self.config)
-        self.scorer = build_job_scorer(method, self.client, self.config)
+        self.context = ScoringContext(spec, method, self.config)
 
     def describe(self) -> dict[str, Any]:
-        return self.scorer.describe()
+        return self.context.scorer.describe()
 
     def setup(self) -> dict[str, str]:
-        return self.scorer.setup().to_dict()
+        return self.context.scorer.setup().to_dict()
 
     async def run(self, dumps: list[GroupDump]) -> dict[str, Any]:
         """Score the shard into its run directory; return its records, counts and usage.
 
         An async method: Ray runs the actor's methods on its event loop.
         """
-        from ..runtime.runner import run_scoring
-
         groups: list[Group] = [
             (Example.model_validate(e), [Candidate.model_validate(c) for c in cs])
             for e, cs in dumps
         ]
         shard = RunDir(self.out)
-        try:
-            result = await run_scoring(self.scorer, groups, shard, self.config.run)
-        finally:
-            await self.client.aclose()
-            if self.client.cache is not None:
-                self.client.cache.close()
+        async with self.context as context:
+            result = await run_scoring(context.scorer, groups, shard, self.config.run)
         return {
-            "result": _result_dict(result),
-            "usage": self.client.usage.to_dict(),
-            "stats": self.scorer.stats(),
+            "result": result.to_dict(),
+            "usage": context.usage(),
+            "stats": context.scorer.stats(),
             "rewards": [r.model_dump(mode="json") for r in shard.rewards()],
             "errors": shard.errors(),
         }
-
-
-def _result_dict(result: RunResult) -> dict[str, Any]:
-    return {
-        "scored": result.scored,
-        "unscored": result.unscored,
-        "failed_groups": result.failed_groups,
-        "unscored_reasons": result.unscored_reasons,
-    }
-
-
-def _add_result(total: RunResult, part: dict[str, Any]) -> None:
-    total.scored += part["scored"]
-    total.unscored += part["unscored"]
-    total.failed_groups += part["failed_groups"]
-    for reason, count in part["unscored_reasons"].items():
-        total.unscored_reasons[reason] = total.unscored_reasons.get(reason, 0) + count
 
 
 def add_stats(total: dict[str, Any], part: dict[str, Any]) -> None:
@@ -203,60 +180,53 @@ def _dump(groups: list[Group]) -> list[GroupDump]:
     ]
 
 
-def driver_setup(job: ScoreJob) -> tuple[Setup, dict[str, Any]]:
-    """The job's setup fingerprint and described settings, from a scorer built on a dry-run
-    client (no cache, nothing called; a local judge's model is loaded once more here)."""
-    from ..runtime.job import build_client, build_job_scorer
-
+def driver_setup(job: ScoreJob) -> tuple[Setup, dict[str, Any], list[dict[str, Any]]]:
+    """The job's setup fingerprint, described settings and the scorer's own input errors,
+    from a scoring context on a dry-run client (no cache, nothing called; a local judge's
+    model is loaded once more here)."""
     config = job.config.model_copy(
         update={"cache": job.config.cache.model_copy(update={"enabled": False})}
     )
-    client = build_client(job.judge, config, dry_run=True)
+    context = ScoringContext(job.judge, job.method, config, dry_run=True)
     try:
-        scorer = build_job_scorer(job.method, client, config)
-        return scorer.setup(), scorer.describe()
+        scorer = context.scorer
+        return scorer.setup(), scorer.describe(), input_errors_of(scorer, [])
     finally:
-        asyncio.run(client.aclose())
+        context.close()
+
+
+async def run_ray(job: ScoreJob) -> JobOutcome:
+    """The ``ray`` engine (:data:`longjudge.scoring.engines.ENGINES`): :func:`run_ray_job`
+    in a worker thread, so the caller's event loop is not blocked."""
+    return await asyncio.to_thread(run_ray_job, job)
 
 
 def run_ray_job(job: ScoreJob, options: RayOptions | None = None) -> JobOutcome:
     """Score ``job`` over Ray actors into ``job.out``; resumes like the local engine."""
-    from ..runtime.job import JobOutcome, finish_rundir, load_groups, start_rundir
-
     options = options or RayOptions(address=job.ray_address)
     if job.out is None:
         raise ConfigError("the ray engine needs a run directory (--out)")
     started = time.monotonic()
     rundir = RunDir(job.out)
     with rundir.lock():
-        groups, input_errors = load_groups(job)
-        setup, described = driver_setup(job)
+        groups, read_errors = load_groups(job)
+        setup, described, own_errors = driver_setup(job)
+        input_errors = [*own_errors, *read_errors]
         order = [(e.id, c.id) for e, cs in groups for c in cs]
         merge_shards(rundir, order)  # what an interrupted invocation left behind
         superseded = start_rundir(rundir, job, described, input_errors, setup)
-        plan = plan_resume(rundir.rewards(), groups, setup, job.config.run.retry_unscored)
-        result = RunResult()
-        result.take_plan(plan)
+        todo, result = plan_run(setup, groups, rundir, job.config.run)
         usage = UsageTracker()
-        dispatch: dict[str, Any] = {"workers": 0, "concurrency": [], "scorer": {}}
-        if plan.todo:
-            dispatch = _dispatch(job, options, plan.todo, rundir, setup, result, usage)
+        workers: dict[str, Any] = {"workers": 0, "concurrency": []}
+        stats: dict[str, Any] = {}
+        if todo:
+            workers, stats = _dispatch(job, options, todo, rundir, setup, result, usage)
             merge_shards(rundir, order)
         result.seconds = time.monotonic() - started
         usage_dict = usage.to_dict()
-        entry = {
-            "judge": job.judge,
-            "method": job.method,
-            "engine": "ray",
-            **dispatch,
-            **result.to_dict(),
-            "input_errors": len(input_errors),
-            "usage": usage_dict,
-        }
+        entry = summary_entry(job, result, input_errors, usage_dict, stats, **workers)
         state = finish_rundir(rundir, groups, setup, entry)
-    return JobOutcome(
-        result, usage_dict, input_errors, len(groups), state, dispatch["scorer"], superseded
-    )
+    return JobOutcome(result, usage_dict, input_errors, len(groups), state, stats, superseded)
 
 
 def _shard_lines(rundir: RunDir) -> int:
@@ -291,8 +261,9 @@ def _dispatch(
     setup: Setup,
     result: RunResult,
     usage: UsageTracker,
-) -> dict[str, Any]:
-    """Start the actors, score the shards, merge what they return, count results and usage."""
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Start the actors, score the shards, merge what they return, count results and usage.
+    Returns the workers' part of the summary entry and the summed scorer counters."""
     ray = _import_ray()
     started_ray = connect(options.address)
     actors: list[Any] = []
@@ -338,13 +309,13 @@ def _dispatch(
                     }
                 )
                 continue
-            _add_result(result, part["result"])
+            result.add(RunResult.from_dict(part["result"]))
             usage.merge(UsageTracker.from_dict(part["usage"]))
             add_stats(stats, part["stats"])
             rewards += [Reward.model_validate(r) for r in part["rewards"]]
             errors += part["errors"]
         merge_records(rundir, rewards, errors, [(e.id, c.id) for e, cs in todo for c in cs])
-        return {"workers": len(shards), "concurrency": shares, "scorer": stats}
+        return {"workers": len(shards), "concurrency": shares}, stats
     finally:
         for actor in actors:
             ray.kill(actor)
@@ -352,4 +323,4 @@ def _dispatch(
             ray.shutdown()
 
 
-__all__ = ["RayOptions", "ShardWorker", "connect", "run_ray_job"]
+__all__ = ["RayOptions", "ShardWorker", "connect", "run_ray", "run_ray_job"]

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..runtime.rundir import RunDir
-from ..runtime.runner import Group
+from ..scoring.runner import Group
 from ..types import Reward
 
 SHARDS = "shards"

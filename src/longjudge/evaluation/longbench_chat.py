@@ -1,301 +1,52 @@
-"""LongBench-Chat-style judging: a 1-10 rating of a response given the question and a reference.
+"""``longjudge eval judge``: LongBench-Chat-style ratings of every response into a gold run.
 
-The judge sees the question, the reference answer and the response (not the long context), and
-optionally a few rated example answers to calibrate its scale. It writes its analysis first and
-then a rating, which the output schema restricts to the integers 1..10 (an enum, so that a
-grammar-constrained backend enforces it). Calls go through :meth:`JudgeClient.complete`, so they
-are cached, retried and counted like every other judge call.
-
-The result is a run directory of rewards with ``method="lbc_judge"`` and the rating as the
-total, so that it can serve as the gold run of ``eval ranking`` and ``eval best-of-n``.
-
-Rated examples file (``--examples-file``), one JSON object per line::
-
-    {"answer": "...", "rating": 8, "note": "why (optional)", "example_id": "11 (optional)"}
-
-A line with an ``example_id`` is shown only for that prompt, a line without one for every
-prompt; a prompt's own examples come first, at most ``max_shots`` in all.
+The judging itself is the registered scorer ``longbench-chat``
+(:mod:`longjudge.scorers.longbench_chat`); this module runs it as an ordinary scoring job (the
+``local`` engine, one :class:`~longjudge.scoring.ScoringContext`, resume, ``summary.json``), so
+a gold run is made, resumed and recorded like every other run. The ratings then serve as
+``--gold`` of ``eval ranking`` and ``eval best-of-n``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from ..config import ScoreConfig
+from ..scoring.engines import run_job
+from ..scoring.job import ScoreJob
 
-from ..config import ScoreConfig, StrictModel
-from ..errors import InputError, JudgeError, ParseError
-from ..io.records import RecordError
-from ..io.sources import iter_raw
-from ..prompts.base import Language, Prompt, data_block, detect_language
-from ..runtime.client import JudgeClient
-from ..runtime.fingerprint import digest
-from ..runtime.usage import UsageTracker
-from ..scorers.base import Scorer, hash_prompts
-from ..types import Candidate, DimensionScore, Example, Reward
-
-METHOD = "lbc_judge"
-Rating = Literal[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
-
-
-class LbcRatingOut(BaseModel):
-    """The judge's output: analysis first, then the rating."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    analysis: str = Field(description="How the answer compares with the reference.")
-    rating: Rating
-
-
-class RatedAnswer(BaseModel):
-    """One rated example answer shown to the judge for calibration."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    answer: str = Field(min_length=1, description="The example answer.")
-    rating: int = Field(ge=1, le=10, description="Its rating, 1-10.")
-    note: str | None = Field(None, description="Why it got that rating.")
-    example_id: str | None = Field(None, description="Shown only for this prompt when set.")
-
-
-class LbcJudgeConfig(StrictModel):
-    """Settings of LongBench-Chat-style judging (``lbc_judge:`` in the YAML config)."""
-
-    language: Literal["auto", "en", "zh"] = Field(
-        "auto", description="Prompt language; 'auto' picks by the question and reference."
-    )
-    max_shots: int = Field(3, ge=0, description="Most rated example answers in one prompt.")
-    analysis_chars: int = Field(
-        1500, ge=40, description="Longest analysis the judge may write (schema bound)."
-    )
-    max_tokens: int = Field(1024, ge=16, description="Completion budget of one judge call.")
-
-
-_TEXT = {
-    "en": ("Rated example answers to this question, for calibration:", "Example {i}: rating {r}"),
-    "zh": ("以下是针对同一问题、已打分的示例回答，供校准参考：", "示例 {i}：得分 {r}"),
-}
-
-
-def read_rated_answers(path: str | Path) -> tuple[list[RatedAnswer], list[RecordError]]:
-    """Load a rated-examples file; bad lines are returned as errors."""
-    _, rows = iter_raw(path)
-    good: list[RatedAnswer] = []
-    bad: list[RecordError] = []
-    for raw in rows:
-        if raw.error is not None:
-            bad.append(RecordError(str(path), raw.line, None, raw.error))
-            continue
-        value = raw.value
-        if isinstance(value, dict) and isinstance(value.get("example_id"), int):
-            value = {**value, "example_id": str(value["example_id"])}
-        try:
-            good.append(RatedAnswer.model_validate(value))
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or "<root>"
-            bad.append(RecordError(str(path), raw.line, None, f"{where}: {first['msg']}"))
-    return good, bad
-
-
-def shots_for(example_id: str, rated: Sequence[RatedAnswer], limit: int) -> list[RatedAnswer]:
-    """The rated answers shown for one prompt: its own first, then the general ones."""
-    own = [r for r in rated if r.example_id == example_id]
-    general = [r for r in rated if r.example_id is None]
-    return (own + general)[:limit]
-
-
-def render_shots(shots: Sequence[RatedAnswer], lang: Language) -> str:
-    if not shots:
-        return ""
-    head, item = _TEXT[lang]
-    parts = [head]
-    for i, shot in enumerate(shots, start=1):
-        parts.append(item.format(i=i, r=shot.rating))
-        parts.append(data_block(f"EXAMPLE ANSWER {i}", shot.answer))
-        if shot.note:
-            parts.append(data_block(f"EXAMPLE NOTE {i}", shot.note))
-    return "\n".join(parts)
-
-
-class LongBenchChatJudge(Scorer):
-    """Rates each candidate 1-10 against the example's reference answer."""
-
-    method = METHOD
-
-    def __init__(
-        self,
-        client: JudgeClient,
-        config: LbcJudgeConfig | None = None,
-        rated: Sequence[RatedAnswer] = (),
-    ) -> None:
-        super().__init__(client)
-        self.config = config or LbcJudgeConfig()
-        self.rated = list(rated)
-        self.prompt = Prompt(
-            "lbc_judge",
-            LbcRatingOut,
-            max_tokens=self.config.max_tokens,
-            max_chars={"analysis": self.config.analysis_chars},
-        )
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            "method": self.method,
-            "lbc_judge": self.config.model_dump(mode="json"),
-            "rated_examples": len(self.rated),
-        }
-
-    def fingerprint_settings(self) -> dict[str, Any]:
-        # the rated answers shown to the judge change its ratings, not only their number
-        rated = [r.model_dump(mode="json") for r in self.rated]
-        return {**self.describe(), "rated_digest": digest(rated)}
-
-    def prompt_hashes(self) -> dict[str, str]:
-        return hash_prompts([self.prompt])
-
-    def _language(self, example: Example) -> Language:
-        if self.config.language != "auto":
-            return self.config.language
-        return detect_language(example.query, example.reference or "")
-
-    async def score_candidate(
-        self, example: Example, candidate: Candidate, prepared: Any
-    ) -> Reward:
-        lang = self._language(example)
-        shots = shots_for(example.id, self.rated, self.config.max_shots)
-        meta = {
-            "judge": self.client.judge.spec,
-            "language": lang,
-            "shots": len(shots),
-            "scale": "1-10",
-        }
-        hashes = {"lbc_judge": self.prompt.hash(lang)}
-        usage = UsageTracker()
-
-        def unscored(reason: str) -> Reward:
-            dim = DimensionScore.unscored(
-                "rating", reason, usage=usage.total(), prompt_hashes=hashes
-            )
-            return Reward(
-                example_id=example.id,
-                candidate_id=candidate.id,
-                method=self.method,
-                status="unscored",
-                reason=reason,
-                dimensions={"rating": dim},
-                usage=usage.total(),
-                meta=meta,
-            )
-
-        if not example.reference:
-            return unscored("lbc_judge: the example has no reference answer")
-        values = {
-            "shots": render_shots(shots, lang),
-            "question": data_block("QUESTION", example.query),
-            "reference": data_block("REFERENCE", example.reference),
-            "answer": data_block("ANSWER", candidate.text),
-        }
-        request = self.prompt.request(
-            lang, values, temperature=self.client.temperature, seed=self.client.seed
-        )
-        try:
-            out = await self.client.complete(
-                request, step="lbc_judge.rate", parse=self.prompt.parse, usage=usage
-            )
-        except ParseError as exc:
-            return unscored(f"lbc_judge: {exc}")
-        except JudgeError as exc:
-            return unscored(f"lbc_judge: judge error: {exc}")
-        rating = float(out.rating)
-        dim = DimensionScore.scored(
-            "rating", rating, analysis=out.analysis, usage=usage.total(), prompt_hashes=hashes
-        )
-        return Reward(
-            example_id=example.id,
-            candidate_id=candidate.id,
-            method=self.method,
-            status="scored",
-            total=rating,
-            dimensions={"rating": dim},
-            usage=usage.total(),
-            meta=meta,
-        )
+#: The registered scorer that rates the responses.
+METHOD = "longbench-chat"
 
 
 @dataclass
 class LbcJob:
-    """One ``longjudge eval judge`` invocation."""
+    """One ``longjudge eval judge`` invocation; the judging settings are
+    ``config.longbench_chat`` (:class:`~longjudge.scorers.longbench_chat.LongBenchChatConfig`)."""
 
     input: Path
     responses: Path
     judge: str
     out: Path
     config: ScoreConfig = field(default_factory=ScoreConfig)
-    lbc: LbcJudgeConfig = field(default_factory=LbcJudgeConfig)
-    examples_file: Path | None = None
 
 
 async def run_lbc_job(job: LbcJob) -> dict[str, Any]:
-    """Judge every unfinished candidate into ``job.out``; returns the invocation's summary."""
-    from ..runtime.rundir import RunDir
-
-    rundir = RunDir(job.out)
-    with rundir.lock():
-        return await _run_lbc_job(job, rundir)
-
-
-async def _run_lbc_job(job: LbcJob, rundir: Any) -> dict[str, Any]:
-    from ..runtime.job import ScoreJob, build_client, finish_rundir, load_groups, start_rundir
-    from ..runtime.runner import run_scoring
-
-    rated: list[RatedAnswer] = []
-    errors: list[dict[str, Any]] = []
-    if job.examples_file is not None:
-        rated, bad = read_rated_answers(job.examples_file)
-        if bad and not rated:
-            raise InputError(f"no usable rated example in {job.examples_file}: {bad[0].reason}")
-        errors += [{"kind": "input", **e.to_dict()} for e in bad]
-    score_job = ScoreJob(job.input, job.responses, job.judge, METHOD, job.config, job.out)
-    groups, input_errors = load_groups(score_job)
-    errors += input_errors
-    client = build_client(job.judge, job.config)
-    try:
-        scorer = LongBenchChatJudge(client, job.lbc, rated)
-        described = {
-            **scorer.describe(),
-            "examples_file": None if job.examples_file is None else str(job.examples_file),
-        }
-        start_rundir(rundir, score_job, described, errors, scorer.setup())
-        result = await run_scoring(scorer, groups, rundir, job.config.run)
-        entry = {
-            "judge": job.judge,
-            "method": METHOD,
-            **result.to_dict(),
-            "input_errors": len(errors),
-            "usage": client.usage.to_dict(),
-        }
-        state = finish_rundir(rundir, groups, scorer.setup(), entry)
-        entry["directory"] = state.to_dict()
-    finally:
-        await client.aclose()
-        if client.cache is not None:
-            client.cache.close()
-    return entry
+    """Rate every unfinished candidate into ``job.out``; returns the invocation's counts
+    (:meth:`~longjudge.scoring.runner.RunResult.to_dict`), ``input_errors``, ``usage`` and
+    the run directory's state as ``directory``."""
+    outcome = await run_job(
+        ScoreJob(job.input, job.responses, job.judge, METHOD, job.config, job.out)
+    )
+    assert outcome.state is not None  # a job with a run directory always has one
+    return {
+        **outcome.result.to_dict(),
+        "input_errors": len(outcome.input_errors),
+        "usage": outcome.usage,
+        "directory": outcome.state.to_dict(),
+    }
 
 
-__all__ = [
-    "METHOD",
-    "LbcJob",
-    "LbcJudgeConfig",
-    "LbcRatingOut",
-    "LongBenchChatJudge",
-    "RatedAnswer",
-    "read_rated_answers",
-    "render_shots",
-    "run_lbc_job",
-    "shots_for",
-]
+__all__ = ["METHOD", "LbcJob", "run_lbc_job"]

@@ -101,21 +101,17 @@ def unscored(method: str, example_id: str, index: int, reason: str) -> Reward:
 
 class LocalScoring:
     """The scorer of ``longjudge score`` in this process: judge + cache + client + scorer are
-    assembled by :func:`~longjudge.runtime.job.build_client` and
-    :func:`~longjudge.runtime.job.build_job_scorer`, as for the CLI, the server and Ray."""
+    owned by one :class:`~longjudge.scoring.ScoringContext`, as for the CLI, the server and
+    Ray, and closed with it by :meth:`aclose`."""
 
     def __init__(self, method: str, judge: str, config: ScoreConfig, cache_size: int) -> None:
-        from ..runtime.job import build_client, build_job_scorer
+        from ..scoring.context import ScoringContext
 
         self.method = method
         self.config = config
-        self.client = build_client(judge, config)
-        try:
-            self.scorer = build_job_scorer(method, self.client, config)
-        except BaseException:
-            if self.client.cache is not None:
-                self.client.cache.close()
-            raise
+        self.context = ScoringContext(judge, method, config)
+        self.client = self.context.client
+        self.scorer = self.context.scorer
         self.cache_size = cache_size
         self.stats = ScoringStats()
         self._prepared: OrderedDict[PromptKey, Any] = OrderedDict()
@@ -175,11 +171,7 @@ class LocalScoring:
 
     async def aclose(self) -> None:
         self._prepared.clear()
-        try:
-            await self.client.aclose()
-        finally:
-            if self.client.cache is not None:
-                self.client.cache.close()
+        await self.context.aclose()
 
 
 class RemoteScoring:

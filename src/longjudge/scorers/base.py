@@ -86,6 +86,11 @@ class Scorer(abc.ABC):
         """Counters for the run summary (e.g. truncated reward-model inputs). Default: none."""
         return {}
 
+    def input_errors(self) -> list[dict[str, Any]]:
+        """Bad records of the scorer's own input files (``source``, ``line``, ``reason``),
+        recorded by a job with its input errors. Default: none."""
+        return []
+
 
 def hash_prompts(prompts: Sequence[Prompt[Any]]) -> dict[str, str]:
     """``name.lang`` -> hash of each prompt in both languages (for :meth:`Scorer.prompt_hashes`)."""

@@ -1,4 +1,4 @@
-"""Scoring methods registered by name (``longreward``, ``s2l``).
+"""Scoring methods registered by name (``longreward``, ``s2l``, ``longbench-chat``).
 
 A factory takes the judge client and the method's config section (a mapping from the YAML file
 and CLI flags) and returns a ready :class:`Scorer`; it validates the section into its own typed
@@ -45,7 +45,11 @@ def build_scorer(method: str, client: JudgeClient, options: dict[str, Any] | Non
 
 #: The built-in scorers, by module name: imported on first use (their @register_scorer
 #: decorators register them), so the registry does not import the modules that import it.
-_BUILTIN = ("longjudge.scorers.longreward", "longjudge.scorers.s2l")
+_BUILTIN = (
+    "longjudge.scorers.longreward",
+    "longjudge.scorers.s2l",
+    "longjudge.scorers.longbench_chat",
+)
 
 
 def _load_builtin() -> None:

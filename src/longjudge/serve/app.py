@@ -28,7 +28,7 @@ import contextlib
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
@@ -130,17 +130,21 @@ def create_app(
     service: RewardService,
     config: ServeConfig,
     auth: BearerAuth,
-    on_shutdown: Callable[[], Awaitable[None]] | None = None,
+    context: AbstractAsyncContextManager[Any] | None = None,
     breaker: JudgeBreaker | None = None,
 ) -> FastAPI:
-    """The application around ``service``; ``on_shutdown`` closes what the caller opened;
-    ``breaker`` (the one wrapped around the service's judge) makes it fail fast with 503."""
+    """The application around ``service``; the lifespan enters ``context`` (the
+    :class:`~longjudge.scoring.ScoringContext` that owns the service's scorer) and closes it
+    at shutdown; ``breaker`` (the one wrapped around the service's judge) makes it fail fast
+    with 503."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        if on_shutdown is not None:
-            await on_shutdown()
+        if context is None:
+            yield
+            return
+        async with context:
+            yield
 
     app = FastAPI(
         title="longjudge reward server",

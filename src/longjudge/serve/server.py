@@ -72,8 +72,9 @@ def access_summary(serve: ServeConfig, token: str | None) -> str:
 
 
 def build_app(settings: ServerSettings, token: str | None) -> FastAPI:
-    """The application: judge client (with the shared cache), scorer and service."""
-    from ..runtime.job import build_client, build_job_scorer
+    """The application over one :class:`~longjudge.scoring.ScoringContext` (judge behind a
+    circuit breaker, shared cache, client, scorer), which the app's lifespan closes."""
+    from ..scoring.context import ScoringContext
     from .service import RewardService
 
     try:
@@ -83,27 +84,22 @@ def build_app(settings: ServerSettings, token: str | None) -> FastAPI:
 
         raise MissingDependencyError(exc.name or "fastapi", "serve", "the reward server") from exc
 
+    from ..judges.base import Judge
     from .breaker import BreakerJudge, JudgeBreaker
 
-    client = build_client(settings.judge, settings.score)
-    breaker = JudgeBreaker(
-        client.judge, settings.serve.breaker_failures, settings.serve.breaker_probe_interval
-    )
-    client.judge = BreakerJudge(client.judge, breaker)
-    try:
-        scorer = build_job_scorer(settings.method, client, settings.score)
-    except BaseException:
-        if client.cache is not None:
-            client.cache.close()
-        raise
+    breakers: list[JudgeBreaker] = []
 
-    async def close() -> None:
-        await client.aclose()
-        if client.cache is not None:
-            client.cache.close()
+    def guard(judge: Judge) -> Judge:
+        breakers.append(
+            JudgeBreaker(
+                judge, settings.serve.breaker_failures, settings.serve.breaker_probe_interval
+            )
+        )
+        return BreakerJudge(judge, breakers[0])
 
-    service = RewardService(scorer, settings.score.limits)
-    return create_app(service, settings.serve, BearerAuth(token), close, breaker)
+    context = ScoringContext(settings.judge, settings.method, settings.score, wrap_judge=guard)
+    service = RewardService(context.scorer, settings.score.limits)
+    return create_app(service, settings.serve, BearerAuth(token), context, breakers[0])
 
 
 def run_server(settings: ServerSettings, token: str | None) -> None:

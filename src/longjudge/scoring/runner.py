@@ -5,8 +5,10 @@ A new prompt starts whenever the judge's adaptive concurrency limit has free slo
 candidates of one prompt run concurrently after its shared per-prompt work; judge concurrency
 is limited per endpoint by the client. Each reward is stamped with its fingerprint and appended
 to the run directory the moment it is ready (an unscored one also to errors.jsonl). Resume
-reuses a stored reward only when its fingerprint matches
-(:func:`~longjudge.runtime.fingerprint.plan_resume`).
+reuses a stored reward only when its fingerprint matches: :func:`plan_run` (over
+:func:`~longjudge.runtime.fingerprint.plan_resume`) is the one resume plan of every engine.
+:class:`RunResult` is what one invocation did, with one serialisation (:meth:`RunResult.to_dict`)
+for the CLI, ``summary.json`` and the Ray workers.
 """
 
 from __future__ import annotations
@@ -19,12 +21,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..config import RunConfig
+from ..runtime.fingerprint import ResumePlan, Setup, plan_resume
+from ..runtime.pipeline import pipelined
+from ..runtime.progress import Progress
+from ..runtime.rundir import RunDir
 from ..scorers.base import Scorer
 from ..types import Candidate, Example, Reward
-from .fingerprint import ResumePlan, plan_resume
-from .pipeline import pipelined
-from .progress import Progress
-from .rundir import RunDir
 
 Group = tuple[Example, Sequence[Candidate]]
 
@@ -56,10 +58,11 @@ class RunResult:
             self.rescored_reasons[reason] = self.rescored_reasons.get(reason, 0) + count
 
     def to_dict(self) -> dict[str, Any]:
+        """The one serialisation (CLI summary, ``summary.json``, Ray workers): field names."""
         return {
             "scored": self.scored,
             "unscored": self.unscored,
-            "skipped_finished": self.skipped,
+            "skipped": self.skipped,
             "skipped_unscored": self.skipped_unscored,
             "rescored": self.rescored,
             "rescored_reasons": dict(sorted(self.rescored_reasons.items())),
@@ -68,6 +71,50 @@ class RunResult:
             "peak_prompts_in_flight": self.peak_prompts_in_flight,
             "unscored_reasons": dict(sorted(self.unscored_reasons.items())),
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunResult:
+        """The inverse of :meth:`to_dict`."""
+        return cls(
+            **{
+                **data,
+                "rescored_reasons": dict(data.get("rescored_reasons") or {}),
+                "unscored_reasons": dict(data.get("unscored_reasons") or {}),
+            }
+        )
+
+    def add(self, part: RunResult) -> None:
+        """Count ``part`` (one Ray worker's shard) into this result; seconds are not added
+        (the caller times the whole), prompts in flight add up (the workers run at once)."""
+        self.scored += part.scored
+        self.unscored += part.unscored
+        self.skipped += part.skipped
+        self.skipped_unscored += part.skipped_unscored
+        self.rescored += part.rescored
+        self.failed_groups += part.failed_groups
+        self.peak_prompts_in_flight += part.peak_prompts_in_flight
+        for mine, theirs in (
+            (self.rescored_reasons, part.rescored_reasons),
+            (self.unscored_reasons, part.unscored_reasons),
+        ):
+            for reason, count in theirs.items():
+                mine[reason] = mine.get(reason, 0) + count
+
+
+def plan_run(
+    setup: Setup, groups: Sequence[Group], rundir: RunDir | None, config: RunConfig
+) -> tuple[list[Group], RunResult]:
+    """The one resume plan: what is left to score of ``groups``, and a result that counts
+    what resume decided. A directory with results of another setup is refused
+    (:meth:`RunDir.check_setup`)."""
+    stored: list[Reward] = []
+    if rundir is not None:
+        rundir.check_setup(setup)
+        stored = rundir.rewards()
+    plan = plan_resume(stored, groups, setup, config.retry_unscored)
+    result = RunResult()
+    result.take_plan(plan)
+    return plan.todo, result
 
 
 async def run_scoring(
@@ -78,18 +125,9 @@ async def run_scoring(
 ) -> RunResult:
     """Score every candidate of ``groups`` that ``rundir`` holds no reusable reward for.
 
-    The caller holds ``rundir``'s lock; a directory with results of another setup is refused
-    (:meth:`RunDir.check_setup`)."""
+    The caller holds ``rundir``'s lock; the resume plan is :func:`plan_run`."""
     config = config or RunConfig()
-    setup = scorer.setup()
-    stored: list[Reward] = []
-    if rundir is not None:
-        rundir.check_setup(setup)
-        stored = rundir.rewards()
-    plan = plan_resume(stored, groups, setup, config.retry_unscored)
-    todo = plan.todo
-    result = RunResult()
-    result.take_plan(plan)
+    todo, result = plan_run(scorer.setup(), groups, rundir, config)
     started = time.monotonic()
     total = sum(len(c) for _, c in todo)
     with Progress(total, scorer.client.usage, enabled=config.progress) as progress:
@@ -136,4 +174,4 @@ async def run_scoring(
     return result
 
 
-__all__ = ["Group", "RunResult", "run_scoring"]
+__all__ = ["Group", "RunResult", "plan_run", "run_scoring"]
