@@ -161,3 +161,39 @@ def test_a_worker_that_cannot_start_is_one_config_error(
     # the driver builds the scorer first (for the fingerprint), so it fails before any worker
     assert "local/no-such-model: unknown packaged model" in message
     assert "\n" not in message and "Traceback" not in message
+
+
+def test_longbench_chat_judging_on_ray_gives_the_local_ratings(
+    ray_instance: Any, judge: FakeJudgeServer, inputs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    # the same examples with a reference answer, and a rated-examples file with one bad line
+    rows = [json.loads(line) for line in inputs[0].read_text().splitlines()]
+    examples = tmp_path / "with_reference.jsonl"
+    examples.write_text("".join(
+        json.dumps({**r, "reference": f"The mills ground {r['idx']} sacks."}) + "\n" for r in rows
+    ))
+    rated = tmp_path / "rated.jsonl"
+    rated.write_text(json.dumps({"answer": "River 0 ground 7 sacks.", "rating": 6}) + "\n"
+                     + json.dumps({"answer": "x", "rating": 11}) + "\n")
+
+    def lbc(out: str, **kw: Any) -> ScoreJob:
+        made = job((examples, inputs[1]), judge.base_url, tmp_path / out,
+                   tmp_path / f"{out}.sqlite", method="longbench-chat", **kw)
+        made.config.longbench_chat = {"examples_file": str(rated), "max_shots": 1}
+        return made
+
+    local = run_job_sync(lbc("local"))
+    far = run_job_sync(lbc("ray", engine="ray"))
+    expected = table(tmp_path / "local")
+    assert len(expected) == PROMPTS * CANDIDATES
+    assert all(status == "scored" and 1 <= (total or 0) <= 10
+               for _, _, status, total in expected)
+    assert table(tmp_path / "ray") == expected
+    assert far.usage["total"]["calls"] == local.usage["total"]["calls"] == PROMPTS * CANDIDATES
+    # the rated file's bad line is an input error of both runs, recorded once
+    for out, outcome in (("local", local), ("ray", far)):
+        errors = [e for e in RunDir(tmp_path / out).errors() if e["kind"] == "input"]
+        assert [(e["source"], e["line"]) for e in errors] == [(str(rated), 2)]
+        assert outcome.input_errors == errors and not outcome.complete
+    config = RunDir(tmp_path / "ray").read_config()
+    assert (config["method"], config["examples_file"]) == ("lbc_judge", str(rated))

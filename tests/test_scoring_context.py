@@ -9,7 +9,7 @@ import asyncio
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -57,7 +57,7 @@ class CountingJudge(Judge):
 
 
 class CountingCache(JudgeCache):
-    made: list[CountingCache] = []
+    made: ClassVar[list[CountingCache]] = []
 
     def __init__(self, path: str | Path | None = None) -> None:
         super().__init__(path)
@@ -134,11 +134,13 @@ def test_usable_without_a_block_and_closed_once(judge: FakeJudgeServer, tmp_path
     assert_closed(ctx)
 
     # the answers are in the SQLite file: a second context over it calls nothing
-    again = ScoringContext("openai/fake-judge", "longreward", config(judge, tmp_path))
+    async def again() -> list[Any]:
+        async with ScoringContext("openai/fake-judge", "longreward", config(judge, tmp_path)) as c:
+            return await c.scorer.score(EXAMPLE, ANSWERS[:1])
+
     before = len(judge.requests)
-    assert again.scorer.score_sync(EXAMPLE, ANSWERS[:1])[0].total == first[0].total
+    assert asyncio.run(again())[0].total == first[0].total
     assert len(judge.requests) == before
-    again.close()
 
 
 def test_scorer_that_cannot_be_built_leaves_nothing_open(

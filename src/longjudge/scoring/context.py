@@ -114,7 +114,9 @@ class ScoringContext:
                 self.cache.close()
 
     def close(self) -> None:
-        """:meth:`aclose` for owners without an event loop (the Ray driver's dry run)."""
+        """:meth:`aclose` for owners without an event loop (the Ray driver's dry run). It
+        closes on a new loop: an owner that made calls on its own loop awaits :meth:`aclose`
+        there instead (the judge's connections belong to that loop)."""
         asyncio.run(self.aclose())
 
     async def __aenter__(self) -> ScoringContext:

@@ -99,7 +99,9 @@ def build_app(settings: ServerSettings, token: str | None) -> FastAPI:
 
     context = ScoringContext(settings.judge, settings.method, settings.score, wrap_judge=guard)
     service = RewardService(context.scorer, settings.score.limits)
-    return create_app(service, settings.serve, BearerAuth(token), context, breakers[0])
+    app = create_app(service, settings.serve, BearerAuth(token), context, breakers[0])
+    app.state.scoring = context  # for inspection; the lifespan owns it
+    return app
 
 
 def run_server(settings: ServerSettings, token: str | None) -> None:
