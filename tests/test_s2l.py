@@ -18,7 +18,7 @@ from longjudge.runtime.client import JudgeClient
 from longjudge.runtime.rundir import RunDir
 from longjudge.runtime.runner import run_scoring
 from longjudge.scorers.registry import build_scorer
-from longjudge.scorers.s2l import S2LScorer
+from longjudge.scorers.s2l.scorer import S2LScorer
 from longjudge.types import Candidate, Example, Reward
 
 from .conftest import FAST_RETRY

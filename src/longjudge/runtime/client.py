@@ -192,7 +192,7 @@ class JudgeClient:
     def _dry_run(self, request: JudgeRequest, step: str, parse: Callable[[JudgeResponse], T]) -> T:
         # Counts the call and estimates its tokens; a schema-valid placeholder lets the
         # scorer go on so that the calls that depend on this one are counted too.
-        from ..testing.schema_fill import fill_schema_json
+        from ..judges.schema_fill import fill_schema_json
 
         text = fill_schema_json(request.schema_ or {"type": "string"}, seed=0)
         prompt_tokens = sum(estimate_tokens(m.get("content", "")) for m in request.messages)

@@ -45,7 +45,7 @@ def build_scorer(method: str, client: JudgeClient, options: dict[str, Any] | Non
 
 #: The built-in scorers, by module name: imported on first use (their @register_scorer
 #: decorators register them), so the registry does not import the modules that import it.
-_BUILTIN = ("longjudge.scorers.longreward", "longjudge.scorers.s2l")
+_BUILTIN = ("longjudge.scorers.longreward", "longjudge.scorers.s2l.scorer")
 
 
 def _load_builtin() -> None:
