@@ -19,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..errors import InputError
-from ..runtime.rundir import REWARDS, RunDir
+from ..runtime.rundir import RunDir
 from ..types import DimensionScore, Reward, Usage
 from .app import app, out
 from .tables import fmt, results_table
@@ -212,9 +212,7 @@ def show(
 ) -> None:
     """One candidate's reward in detail: statements and verdicts with evidence offsets, key
     points and coverage, each dimension's analysis, judge calls and tokens per step."""
-    if not (run_dir / REWARDS).exists():
-        raise InputError(f"{run_dir} is not a run directory: no {REWARDS}")
-    rundir = RunDir(run_dir)
+    rundir = RunDir.existing(run_dir)
     print_breakdown(pick_reward(rundir.rewards(), candidate, example), rundir.read_summary())
 
 
