@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import InputError
 from ..types import Reward
 from .run_inputs import RunData
 
@@ -47,6 +48,35 @@ def best_and_worst(rewards: Sequence[Reward]) -> tuple[Reward, Reward] | None:
     if top.total == bottom.total:
         return None
     return top, bottom
+
+
+def find_reward(rewards: list[Reward], candidate: str | None, example: str | None) -> Reward:
+    """The reward of ``candidate`` (of ``example`` when given); by default the top-scored
+    candidate of the first prompt (ties: the first listed), scored before unscored whether
+    selectable or not (``longjudge show``). InputError with the ids there are when nothing
+    matches, or when a candidate id answers several prompts and no example is named."""
+    if not rewards:
+        raise InputError("the run has no rewards yet")
+    matches = [
+        r
+        for r in rewards
+        if (candidate is None or r.candidate_id == candidate)
+        and (example is None or r.example_id == example)
+    ]
+    if not matches:
+        ids = ", ".join(sorted({r.candidate_id for r in rewards})[:20])
+        wanted = " ".join(
+            f"{k} {v!r}" for k, v in (("candidate", candidate), ("example", example)) if v
+        )
+        raise InputError(f"no reward for {wanted} in this run; candidates: {ids}")
+    examples = sorted({r.example_id for r in matches})
+    if candidate is not None and len(examples) > 1:
+        raise InputError(
+            f"candidate {candidate!r} answers several prompts ({', '.join(examples)}): "
+            "name one with --example"
+        )
+    group = [r for r in matches if r.example_id == matches[0].example_id]
+    return max(group, key=lambda r: (r.total is not None, r.total or 0.0, -group.index(r)))
 
 
 @dataclass
@@ -92,4 +122,11 @@ def best_candidates(data: RunData) -> BestCandidates:
     return BestCandidates(rows, summary)
 
 
-__all__ = ["BestCandidates", "best", "best_and_worst", "best_candidates", "worst"]
+__all__ = [
+    "BestCandidates",
+    "best",
+    "best_and_worst",
+    "best_candidates",
+    "find_reward",
+    "worst",
+]
