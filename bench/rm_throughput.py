@@ -24,7 +24,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from longjudge.scorers.reward_models import RMItem
 from longjudge.scorers.reward_models.hf import HFRewardModel
 from longjudge.scorers.reward_models.tiny import build_tiny_reward_model
-from longjudge.scorers.s2l_config import S2LConfig
+from longjudge.scorers.s2l.config import S2LConfig
 
 WORDS = [
     "the",

@@ -107,8 +107,9 @@ def _child(model: str, setting: str, length: int, steps: int, device: str) -> di
     from transformers import AutoTokenizer, TrainerCallback
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
-    from longjudge.train.dpo import LoraOptions, TrainJob, TrainOptions, build_trainer
+    from longjudge.train.dpo import build_trainer
     from longjudge.train.fit import trl_measure
+    from longjudge.train.options import LoraOptions, TrainJob, TrainOptions
 
     warnings.simplefilter("ignore")
     datasets.disable_progress_bars()
@@ -190,7 +191,8 @@ def main() -> None:
                 max_positions=max(lengths)))
         ctx = mp.get_context("forkserver")
         ctx.set_forkserver_preload(["torch", "transformers", "trl", "datasets", "peft",
-                                    "longjudge.train.dpo", "longjudge.train.terms"])
+                                    "longjudge.train.dpo", "longjudge.train.prepare",
+                                    "longjudge.train.terms"])
         print(f"DPO + 0.1·CE, one pair per step (2 sequences of L tokens), {args.steps} steps "
               f"(first untimed); model {model if args.model else 'tiny Llama'}: hidden "
               f"{args.hidden_size}, {args.layers} layers, vocab {args.vocab_size}; "

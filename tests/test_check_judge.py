@@ -99,3 +99,74 @@ def test_unreachable_server_and_bad_spec_exit_1() -> None:
     assert code == 1 and "backend/model" in output
     code, output = check("--judge", "openai/x", "--structured-output", "xml")
     assert code == 1 and "structured_output" in output
+
+
+# run_check and JudgeClient.ask directly: the call a job makes, once, without the CLI.
+
+def test_run_check_against_the_fake_server_reports_the_dialect_that_worked() -> None:
+    import asyncio
+
+    from longjudge.config import JudgeConfig
+    from longjudge.judges.registry import create_judge
+    from longjudge.prompts.check import DEFAULT_QUESTION
+    from longjudge.runtime.check import run_check
+
+    async def go(judge: Any) -> Any:
+        try:
+            return await run_check(judge, DEFAULT_QUESTION, 64)
+        finally:
+            await judge.aclose()
+
+    with FakeJudgeServer(FakeJudgeConfig(reject_json_schema=True)) as server:
+        judge = create_judge("openai/fake-judge", JudgeConfig(base_url=server.base_url))
+        result = asyncio.run(go(judge))
+    assert result.dialect == "json_object" == judge.schema_dialect()
+    assert result.answer is not None and result.problem is None
+    assert result.response.verdict_nonce is None and result.latency > 0
+    # json_schema refused (500), then json_object: the backend's own fallback, no retry
+    assert [r["response_format"] for r in server.requests] == ["json_schema", "json_object"]
+
+
+def test_run_check_without_schema_enforcement_reads_the_verdict_block() -> None:
+    import asyncio
+
+    from longjudge.judges.mock import MockJudge
+    from longjudge.runtime.check import run_check
+
+    def answer(request: Any) -> str:
+        import re
+
+        (nonce,) = re.findall(r"<<<VERDICT (\w+)>>>", request.messages[-1]["content"])
+        block = f'<<<VERDICT {nonce}>>>{{"answer": "no"}}<<<END VERDICT {nonce}>>>'
+        return '{"answer": "yes"} ' + block
+
+    judge = MockJudge(answer, structured=False)
+    result = asyncio.run(run_check(judge, "Is it?", 64))
+    assert result.response.verdict_nonce is not None
+    assert result.answer is not None and result.answer.answer == "no"
+    assert result.dialect.startswith("none") and judge.schema_dialect() == "none"
+    assert judge.calls == 1
+
+
+def test_run_check_raises_a_judge_error_after_one_attempt() -> None:
+    import asyncio
+
+    from longjudge.errors import TransientJudgeError
+    from longjudge.judges.mock import MockJudge
+    from longjudge.runtime.check import run_check
+
+    judge = MockJudge([TransientJudgeError("busy"), '{"answer": "yes"}'])
+    with pytest.raises(TransientJudgeError, match="busy"):
+        asyncio.run(run_check(judge, "Is it?", 64))
+    assert judge.calls == 1  # never retried
+    assert judge.schema_dialect() == "backend-specific"
+
+
+def test_an_unusable_answer_is_a_problem_not_an_exception() -> None:
+    import asyncio
+
+    from longjudge.judges.mock import MockJudge
+    from longjudge.runtime.check import run_check
+
+    result = asyncio.run(run_check(MockJudge(['{"answer": "maybe"}']), "Is it?", 64))
+    assert result.answer is None and result.problem is not None

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from longjudge.cli.check import run_check
 from longjudge.config import JudgeConfig
 from longjudge.judges.base import Judge
 from longjudge.judges.registry import create_judge
 from longjudge.prompts.base import Prompt, data_block
 from longjudge.prompts.check import CHECK_PROMPT, DEFAULT_QUESTION, check_request
 from longjudge.runtime.cache import JudgeCache
+from longjudge.runtime.check import run_check
 from longjudge.runtime.client import JudgeClient
 from longjudge.scorers.longreward.outputs import HelpfulnessOut
 

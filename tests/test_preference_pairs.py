@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from longjudge.errors import ConfigError, InputError
-from longjudge.preference.best_of_n import best_of_n
 from longjudge.preference.dataset import load_pairs, trl_rows, write_pairs
 from longjudge.preference.pairs import PairConfig, make_pairs, select_pair
+from longjudge.preference.picks import best_candidates
 from longjudge.preference.run_inputs import RunData, load_run
 from longjudge.runtime.rundir import RunDir
 from longjudge.types import Candidate, Example, Reward
@@ -204,7 +204,7 @@ def test_best_of_n_picks_top_selectable() -> None:
                s2l("c", 6.0, eid="e1"), s2l("d", 1.0, outside=True, eid="e2"),
                s2l("f", None, eid="e3")]
     data = data_for(rewards, EX, {c: c.upper() for c in "abcdf"})
-    result = best_of_n(data)
+    result = best_candidates(data)
     assert [(r["example_id"], r["candidate_id"], r["score"], r["text"]) for r in result.rows] == [
         ("e1", "c", 6.0, "C")]
     assert result.summary["no_pick"] == {"empty_trust_region": 1, "no_scored": 1}

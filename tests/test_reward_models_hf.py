@@ -22,7 +22,7 @@ from longjudge.errors import ConfigError
 from longjudge.scorers.reward_models import RMItem, RMOptions, create_reward_model
 from longjudge.scorers.reward_models.hf import HFRewardModel
 from longjudge.scorers.reward_models.tiny import build_tiny_reward_model
-from longjudge.scorers.s2l_config import S2LConfig
+from longjudge.scorers.s2l.config import S2LConfig
 
 
 @pytest.fixture(scope="session")

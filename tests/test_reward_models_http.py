@@ -14,7 +14,7 @@ from longjudge.runtime.cache import JudgeCache
 from longjudge.runtime.usage import UsageTracker
 from longjudge.scorers.reward_models import RMItem, RMOptions, create_reward_model
 from longjudge.scorers.reward_models.http import HTTPRewardModel, status_error
-from longjudge.scorers.s2l_config import S2LConfig
+from longjudge.scorers.s2l.config import S2LConfig
 
 from .conftest import FAST_RETRY
 from .rm_server import ServerState, free_port, running_server

@@ -17,7 +17,7 @@ from longjudge.judges.mock import MockJudge
 from longjudge.runtime.client import JudgeClient
 from longjudge.runtime.rundir import RunDir
 from longjudge.scorers.registry import build_scorer
-from longjudge.scorers.s2l import S2LScorer
+from longjudge.scorers.s2l.scorer import S2LScorer
 from longjudge.scoring.runner import run_scoring
 from longjudge.types import Candidate, Example, Reward
 

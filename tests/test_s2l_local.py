@@ -17,8 +17,8 @@ from longjudge.scorers.registry import build_scorer
 from longjudge.scorers.reward_models import RMItem, build_messages
 from longjudge.scorers.reward_models.hf import HFRewardModel
 from longjudge.scorers.reward_models.tiny import build_tiny_reward_model
-from longjudge.scorers.s2l import S2LScorer
-from longjudge.scorers.s2l_config import DEFAULT_REFERENCE_TEMPLATE
+from longjudge.scorers.s2l.config import DEFAULT_REFERENCE_TEMPLATE
+from longjudge.scorers.s2l.scorer import S2LScorer
 from longjudge.types import Candidate, Example
 
 from .conftest import FAST_RETRY

@@ -177,7 +177,8 @@ def test_tiny_lm_command_trains_its_tokenizer_on_the_corpus(
 def test_shipped_launch_and_training_configs_are_valid(tmp_path: Path) -> None:
     from accelerate.commands.config.config_args import load_config_from_file
 
-    from longjudge.train.dpo import build_args, split_config
+    from longjudge.train.args import build_args
+    from longjudge.train.options import split_config
 
     zero3 = load_config_from_file(str(ROOT / "examples/accelerate/zero3.yaml"))
     assert zero3.distributed_type.value == "DEEPSPEED"

@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 
 from longjudge.errors import ConfigError
-from longjudge.train.dpo import (
+from longjudge.train.args import resolve_args
+from longjudge.train.dpo import build_trainer
+from longjudge.train.options import (
     DEFAULT_MAX_LENGTH,
     LoraOptions,
     TrainJob,
     TrainOptions,
-    build_trainer,
-    resolve_args,
     split_config,
 )
 

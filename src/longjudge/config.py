@@ -2,7 +2,7 @@
 
 Precedence: defaults < YAML file (``--config``) < CLI flags. Unknown keys are errors, and
 validation lives here rather than in the code that uses a value. Scorer-specific configs live
-beside their scorers (``scorers/longreward/config.py``, ``scorers/s2l_config.py``,
+beside their scorers (``scorers/longreward/config.py``, ``scorers/s2l/config.py``,
 ``scorers/longbench_chat.py``) and are nested into :class:`ScoreConfig`.
 """
 
@@ -141,7 +141,7 @@ class ScoreConfig(StrictModel):
     """Everything ``longjudge score`` (and the server and the Ray engine) is driven by.
 
     The YAML file has one key per field; the method sections are validated by the scorer they
-    belong to (``scorers/longreward/config.py``, ``scorers/s2l.py``).
+    belong to (``scorers/longreward/config.py``, ``scorers/s2l/config.py``).
     """
 
     judge: JudgeConfig = Field(default_factory=JudgeConfig, description="The judge backend.")

@@ -22,7 +22,7 @@ from longjudge.prompts.base import Prompt, extract_json
 from longjudge.runtime.cache import JudgeCache, cache_key
 from longjudge.runtime.client import JudgeClient
 from longjudge.scorers.longreward import outputs
-from longjudge.scorers.s2l import VerifyOut
+from longjudge.scorers.s2l.verifier import VerifyOut
 
 pytestmark = [pytest.mark.reliability, pytest.mark.timeout(60)]
 

@@ -19,6 +19,7 @@ from . import show as _show  # noqa: F401
 from . import preference as _preference  # noqa: F401
 from . import train as _train  # noqa: F401
 from . import evaluate as _evaluate  # noqa: F401
+from . import report as _report  # noqa: F401
 from . import serve as _serve  # noqa: F401
 # isort: on
 

@@ -4,8 +4,6 @@ whether it enforces the JSON schema, before a long job depends on it."""
 from __future__ import annotations
 
 import asyncio
-import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,67 +11,11 @@ import typer
 from rich.markup import escape
 
 from ..config import JudgeConfig, build_config, load_yaml
-from ..errors import LongJudgeError, ParseError
-from ..judges.base import Judge, JudgeRequest, JudgeResponse
+from ..errors import LongJudgeError
 from ..judges.registry import create_judge
-from ..prompts.base import new_nonce, with_verdict_block
-from ..prompts.check import CHECK_PROMPT, DEFAULT_QUESTION, CheckOut, check_request
+from ..prompts.check import DEFAULT_QUESTION
+from ..runtime.check import CheckResult, run_check
 from .app import app, console, out
-
-
-async def _send(judge: Judge, request: JudgeRequest, nonce: str | None) -> JudgeResponse:
-    """One call, with the verdict block asked for when ``nonce`` is set (as the client does)."""
-    sent = request if nonce is None else with_verdict_block(request, nonce)
-    try:
-        response = await judge.generate(sent)
-    except Exception as exc:
-        classified = judge.classify_error(exc)
-        if classified is None:
-            raise  # a bug, not a judge failure
-        raise classified from exc
-    return response.model_copy(update={"verdict_nonce": nonce})
-
-
-@dataclass
-class CheckResult:
-    """What one check call showed."""
-
-    latency: float
-    response: JudgeResponse
-    dialect: str
-    answer: CheckOut | None
-    problem: str | None
-
-
-def describe_dialect(judge: Judge, response: JudgeResponse) -> str:
-    """How the schema was sent: the openai backend's dialect, or the local grammar."""
-    if not response.structured:
-        return "none (prompt only, verdict read from a nonce-marked block)"
-    dialect = getattr(judge, "dialect", None)
-    if isinstance(dialect, str):
-        return dialect
-    return "json_object (grammar)" if judge.backend == "local" else "backend-specific"
-
-
-async def run_check(judge: Judge, question: str, max_tokens: int) -> CheckResult:
-    """Send the check request once (no cache, no retry) and parse the answer."""
-    request = check_request(question, max_tokens=max_tokens)
-    start = time.perf_counter()
-    try:
-        nonce = None if judge.enforces_schema() else new_nonce()
-        response = await _send(judge, request, nonce)
-        if nonce is None and not judge.enforces_schema():
-            # ``auto`` fell back to plain prompting during the call: ask as a real job would.
-            nonce = new_nonce()
-            response = await _send(judge, request, nonce)
-    finally:
-        latency = time.perf_counter() - start
-    try:
-        answer: CheckOut | None = CHECK_PROMPT.parse(response)
-        problem = None
-    except ParseError as exc:
-        answer, problem = None, str(exc)
-    return CheckResult(latency, response, describe_dialect(judge, response), answer, problem)
 
 
 def _judge_config(config_file: Path | None, flags: dict[str, Any]) -> JudgeConfig:
@@ -165,4 +107,4 @@ def check_judge(
         )
 
 
-__all__ = ["CheckResult", "check_judge", "describe_dialect", "run_check"]
+__all__ = ["check_judge"]

@@ -1,5 +1,4 @@
-"""``longjudge eval ...`` (agreement, ranking, best-of-n, judge, faithbench) and
-``longjudge report``.
+"""``longjudge eval ...``: agreement, ranking, best-of-n, judge, faithbench.
 
 Everything heavy (scipy, matplotlib, the evaluation modules) is imported inside the commands.
 """
@@ -7,21 +6,20 @@ Everything heavy (scipy, matplotlib, the evaluation modules) is imported inside 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from ..config import ScoreConfig, build_config, load_yaml
-from ..errors import InputError
 from ..evaluation.ranking import DEFAULT_SUBSET_SAMPLES, DEFAULT_SUBSET_SEED
 from ..runtime.rundir import REWARDS, RunDir
-from ..types import Reward
 from .app import HELP_MARKUP, app, console, out
 from .tables import results_table
+
+if TYPE_CHECKING:
+    from ..evaluation.runs import Overlap
 
 eval_app = typer.Typer(
     name="eval",
@@ -33,33 +31,12 @@ eval_app = typer.Typer(
 app.add_typer(eval_app, name="eval")
 
 
-def _rewards(path: Path) -> list[Reward]:
-    if not (path / REWARDS).exists():
-        raise InputError(f"{path} is not a run directory: no {REWARDS}")
-    return RunDir(path).rewards()
-
-
-def run_names(paths: list[Path], taken: tuple[str, ...] = ("oracle", "random")) -> list[str]:
-    """A short unique label per run directory (its name; the parent's too when needed)."""
-    names: list[str] = []
-    for path in paths:
-        name = path.resolve().name
-        if name in names or name in taken:
-            name = f"{path.resolve().parent.name}/{name}"
-        while name in names or name in taken:
-            name += "'"
-        names.append(name)
-    return names
-
-
 def _write_json(path: Path | None, payload: Any) -> None:
     if path is None:
         return
-    is_record = dataclasses.is_dataclass(payload) and not isinstance(payload, type)
-    data = dataclasses.asdict(payload) if is_record else payload
-    path.write_text(
-        json.dumps(data, indent=2, ensure_ascii=False, default=list) + "\n", encoding="utf-8"
-    )
+    from ..evaluation.runs import write_json
+
+    write_json(path, payload)
     console.print(f"wrote {path}")
 
 
@@ -76,43 +53,28 @@ def _ci(ci: tuple[float, float] | None, scale: float = 1.0) -> str:
     return "—" if ci is None else f"{scale * ci[0]:.2f}–{scale * ci[1]:.2f}"
 
 
-def _ids(ids: set[str], most: int = 5) -> str:
-    shown = sorted(ids)[:most]
+def _ids(ids: list[str], most: int = 5) -> str:
+    shown = ids[:most]
     return ", ".join(shown) + (f" … ({len(ids) - most} more)" if len(ids) > most else "")
 
 
-def report_overlap(name: str, rewards: list[Reward], gold: list[Reward]) -> bool:
-    """Say which prompts and candidates only one of a run and the gold run has; whether
-    they share any candidate at all."""
-    mine = {(r.example_id, r.candidate_id) for r in rewards}
-    theirs = {(r.example_id, r.candidate_id) for r in gold}
-    mine_ex, gold_ex = {e for e, _ in mine}, {e for e, _ in theirs}
-    if mine_ex - gold_ex:
+def print_overlap(overlap: Overlap) -> None:
+    """Say which prompts and candidates only one of a run and the gold run has."""
+    name = overlap.name
+    if overlap.not_in_gold:
         console.print(
-            f"[yellow]{len(mine_ex - gold_ex)} prompt(s) of {name} are not in the gold run:"
-            f"[/yellow] {_ids(mine_ex - gold_ex)}"
+            f"[yellow]{len(overlap.not_in_gold)} prompt(s) of {name} are not in the gold run:"
+            f"[/yellow] {_ids(overlap.not_in_gold)}"
         )
-    if gold_ex - mine_ex:
+    if overlap.not_in_run:
         console.print(
-            f"[yellow]{len(gold_ex - mine_ex)} prompt(s) of the gold run are not in {name}:"
-            f"[/yellow] {_ids(gold_ex - mine_ex)}"
+            f"[yellow]{len(overlap.not_in_run)} prompt(s) of the gold run are not in {name}:"
+            f"[/yellow] {_ids(overlap.not_in_run)}"
         )
-    shared = mine_ex & gold_ex
-    lone = {f"{e}/{c}" for e, c in mine ^ theirs if e in shared}
-    if lone:
+    if overlap.lone_candidates:
         console.print(
-            f"[yellow]{len(lone)} candidate(s) of shared prompts are in only one of {name} and "
-            f"the gold run:[/yellow] {_ids(lone)}"
-        )
-    return bool(mine & theirs)
-
-
-def require_points(curves: list[Any], gold: Path) -> None:
-    """InputError (exit 2) when no curve has a single point: nothing could be compared."""
-    if not any(c.points for c in curves if not getattr(c, "reference", False)):
-        raise InputError(
-            f"nothing to compare with the gold run {gold}: no prompt has two candidates "
-            "scored in both (see the ids above)"
+            f"[yellow]{len(overlap.lone_candidates)} candidate(s) of shared prompts are in only "
+            f"one of {name} and the gold run:[/yellow] {_ids(overlap.lone_candidates)}"
         )
 
 
@@ -145,20 +107,18 @@ def agreement_cmd(
 ) -> None:
     """Accuracy of the total, of each dimension, and of each one-dimension ablation against
     human preferences."""
-    from ..evaluation.agreement import AgreementConfig, agreement
+    from ..evaluation.agreement import AgreementConfig
     from ..evaluation.human import read_human
     from ..evaluation.metrics import BootstrapConfig
+    from ..evaluation.runs import run_agreement
 
     prefs = read_human(human)
     for error in prefs.errors[:5]:
         console.print(f"[yellow]skipped[/yellow] {error.source}:{error.line}: {error.reason}")
-    renorm = bool((RunDir(run_dir).read_config().get("longreward") or {}).get("renormalize"))
     config = AgreementConfig(
-        tie_tolerance=tie_tolerance,
-        renormalize=renorm,
-        bootstrap=BootstrapConfig(resamples=resamples, seed=seed),
+        tie_tolerance=tie_tolerance, bootstrap=BootstrapConfig(resamples=resamples, seed=seed)
     )
-    report = agreement(_rewards(run_dir), prefs.pairs, config)
+    report = run_agreement(run_dir, prefs.pairs, config)
     table = _table(
         "view", "accuracy", "95% CI", "decided", "right", "wrong", "ties", "unsc.", "h.ties"
     )
@@ -201,20 +161,18 @@ def ranking_cmd(
 ) -> None:
     """Mean Kendall tau between each run's and the gold run's rankings, by subset size N."""
     from ..evaluation.metrics import BootstrapConfig
-    from ..evaluation.ranking import SubsetConfig, ranking_curve
+    from ..evaluation.ranking import SubsetConfig
+    from ..evaluation.runs import compare_with_gold, curves_payload, ranking_curves
 
     config = SubsetConfig(
         samples=samples,
         seed=seed,
         bootstrap=BootstrapConfig(resamples=resamples, seed=seed),
     )
-    gold_rewards = _rewards(gold)
-    curves = []
-    for path, name in zip(run_dirs, run_names(run_dirs)):
-        rewards = _rewards(path)
-        report_overlap(name, rewards, gold_rewards)
-        curves.append(ranking_curve(rewards, gold_rewards, config, name))
-    require_points(curves, gold)
+    comparison = compare_with_gold(run_dirs, gold)
+    for overlap in comparison.overlaps:
+        print_overlap(overlap)
+    curves = ranking_curves(comparison, config)
     table = _table("run", "N", "mean tau", "95% CI", "prompts", "subsets", "undefined")
     for curve in curves:
         for p in curve.points:
@@ -229,7 +187,7 @@ def ranking_cmd(
             )
     out.print(table)
     out.print(_subsets_note(config), highlight=False)
-    _write_json(json_out, {"gold": str(gold), "curves": [dataclasses.asdict(c) for c in curves]})
+    _write_json(json_out, curves_payload(gold, curves))
     if plot is not None:
         from ..evaluation.report.plots import tau_curves
 
@@ -252,8 +210,9 @@ def best_of_n_cmd(
 ) -> None:
     """Gold score of the candidate each run picks as best and as worst among N (stored scores
     only; no judge is called)."""
-    from ..evaluation.best_of_n import BestOfNConfig, best_of_n_curves
+    from ..evaluation.best_of_n import BestOfNConfig
     from ..evaluation.metrics import BootstrapConfig
+    from ..evaluation.runs import best_of_n_curves, compare_with_gold, curves_payload
 
     config = BestOfNConfig(
         ns=n or None,
@@ -261,16 +220,10 @@ def best_of_n_cmd(
         seed=seed,
         bootstrap=BootstrapConfig(resamples=resamples, seed=seed),
     )
-    runs = {name: _rewards(p) for p, name in zip(run_dirs, run_names(run_dirs))}
-    gold_rewards = _rewards(gold)
-    for name, rewards in runs.items():
-        report_overlap(name, rewards, gold_rewards)
-    curves = best_of_n_curves(runs, gold_rewards, config)
-    if not any(p.prompts for c in curves if not c.reference for p in c.points):
-        raise InputError(
-            f"nothing to compare with the gold run {gold}: no run picked a candidate the gold "
-            "run scored (see the ids above)"
-        )
+    comparison = compare_with_gold(run_dirs, gold)
+    for overlap in comparison.overlaps:
+        print_overlap(overlap)
+    curves = best_of_n_curves(comparison, config)
     table = _table("run", "N", "best", "95% CI", "worst", "95% CI", "prompts", "no pick")
     for curve in curves:
         label = f"{curve.scorer} (reference)" if curve.reference else curve.scorer
@@ -291,7 +244,7 @@ def best_of_n_cmd(
         f"{_subsets_note(config)}",
         highlight=False,
     )
-    _write_json(json_out, {"gold": str(gold), "curves": [dataclasses.asdict(c) for c in curves]})
+    _write_json(json_out, curves_payload(gold, curves))
     if plot is not None:
         from ..evaluation.report.plots import bon_curves
 
@@ -371,52 +324,16 @@ def faithbench_cmd(
 ) -> None:
     """Convert FaithBench's span labels into human preferences, examples and candidates."""
     from ..evaluation.faithbench import convert_faithbench, read_faithbench, write_faithbench
-    from ..evaluation.human import pairs_of
 
     data = convert_faithbench(read_faithbench(root))
     paths = write_faithbench(data, out_dir)
-    pairs = [p for record in data.human for p in pairs_of(record)]
-    ties = sum(1 for p in pairs if p.winner == "tie")
+    pairs, ties = data.pair_counts()
     console.print(
         f"{len(data.examples)} sources, {len(data.candidates)} summaries, "
-        f"{len(pairs)} human pairs ({len(pairs) - ties} decided, {ties} ties)"
+        f"{pairs} human pairs ({pairs - ties} decided, {ties} ties)"
     )
     for name, path in paths.items():
         console.print(f"{name}: {path}")
 
 
-@app.command("report")
-def report_cmd(
-    run_dir: Annotated[Path, typer.Argument(help="Run directory to report on.")],
-    out_file: Annotated[
-        MaybePath, typer.Option("--out", "-o", help="HTML file (default RUN_DIR/report.html).")
-    ] = None,
-    human: Annotated[MaybePath, typer.Option("--human", help="Human preferences.")] = None,
-    gold: Annotated[MaybePath, typer.Option("--gold", help="Gold run directory.")] = None,
-    input: Annotated[MaybePath, typer.Option("--input", help="Examples (default: run's).")] = None,
-    responses: Annotated[MaybePath, typer.Option("--responses", help="Responses file.")] = None,
-    max_examples: Annotated[int, typer.Option("--max-examples", help="Prompts in detail.")] = 50,
-    samples: Samples = DEFAULT_SUBSET_SAMPLES,
-    seed: Seed = DEFAULT_SUBSET_SEED,
-) -> None:
-    """Write one self-contained HTML report about a run (no scripts, works offline)."""
-    from ..evaluation.metrics import BootstrapConfig
-    from ..evaluation.ranking import SubsetConfig
-    from ..evaluation.report import ReportConfig, write_report
-
-    config = ReportConfig(
-        run_dir=run_dir,
-        human=human,
-        gold=gold,
-        input=input,
-        responses=responses,
-        max_examples=max_examples,
-        subsets=SubsetConfig(
-            samples=samples, seed=seed, bootstrap=BootstrapConfig(seed=seed)
-        ),
-    )
-    path = write_report(config, out_file)
-    console.print(f"report: {path}")
-
-
-__all__ = ["eval_app", "run_names"]
+__all__ = ["MaybePath", "Samples", "Seed", "eval_app", "print_overlap"]

@@ -12,9 +12,9 @@ from rich.table import Table
 
 from ..config import build_config, load_yaml
 from ..io import ExampleFields, RecordError, read_examples, write_records
-from ..preference.best_of_n import best_of_n
 from ..preference.dataset import trl_rows, write_pairs
 from ..preference.pairs import PairConfig, make_pairs
+from ..preference.picks import best_candidates
 from ..preference.run_inputs import RunData, load_run
 from ..preference.sampling import SampleConfig, sample_file
 from .app import app, console, flag_layer, out
@@ -141,7 +141,7 @@ def best_of_n_command(
     data = load_run(run_dir, examples, responses)
     _report_input_errors(data.errors)
     _report_stale(data)
-    result = best_of_n(data)
+    result = best_candidates(data)
     write_records(out_path, result.rows)
     _print_reasons("prompts without a pick", result.summary["no_pick"])
     out.print(

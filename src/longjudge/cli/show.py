@@ -18,41 +18,14 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from ..errors import InputError
-from ..runtime.rundir import REWARDS, RunDir
+from ..preference.picks import find_reward
+from ..runtime.rundir import RunDir
 from ..types import DimensionScore, Reward, Usage
 from .app import app, out
 from .tables import fmt, results_table
 
 #: Steps done once per prompt and shared by its candidates: their usage is the run's.
 SHARED_STEPS = ("completeness.extract",)
-
-
-def pick_reward(rewards: list[Reward], candidate: str | None, example: str | None) -> Reward:
-    """The reward asked for; by default the top-scored candidate of the first prompt (ties:
-    the first listed). InputError with the ids there are when nothing matches."""
-    if not rewards:
-        raise InputError("the run has no rewards yet")
-    matches = [
-        r
-        for r in rewards
-        if (candidate is None or r.candidate_id == candidate)
-        and (example is None or r.example_id == example)
-    ]
-    if not matches:
-        ids = ", ".join(sorted({r.candidate_id for r in rewards})[:20])
-        wanted = " ".join(
-            f"{k} {v!r}" for k, v in (("candidate", candidate), ("example", example)) if v
-        )
-        raise InputError(f"no reward for {wanted} in this run; candidates: {ids}")
-    examples = sorted({r.example_id for r in matches})
-    if candidate is not None and len(examples) > 1:
-        raise InputError(
-            f"candidate {candidate!r} answers several prompts ({', '.join(examples)}): "
-            "name one with --example"
-        )
-    group = [r for r in matches if r.example_id == matches[0].example_id]
-    return max(group, key=lambda r: (r.total is not None, r.total or 0.0, -group.index(r)))
 
 
 def _heading(dim: DimensionScore) -> str:
@@ -212,10 +185,8 @@ def show(
 ) -> None:
     """One candidate's reward in detail: statements and verdicts with evidence offsets, key
     points and coverage, each dimension's analysis, judge calls and tokens per step."""
-    if not (run_dir / REWARDS).exists():
-        raise InputError(f"{run_dir} is not a run directory: no {REWARDS}")
-    rundir = RunDir(run_dir)
-    print_breakdown(pick_reward(rundir.rewards(), candidate, example), rundir.read_summary())
+    rundir = RunDir.existing(run_dir)
+    print_breakdown(find_reward(rundir.rewards(), candidate, example), rundir.read_summary())
 
 
-__all__ = ["pick_reward", "print_breakdown", "show"]
+__all__ = ["print_breakdown", "show"]

@@ -13,6 +13,7 @@ from rich import box
 from rich.table import Table
 
 from ..judges.local import PACKAGED_MODELS
+from ..preference.picks import best_and_worst
 from ..types import Reward
 
 #: Header of each known dimension (the full name is given under the table when shortened).
@@ -64,14 +65,10 @@ def _status(reward: Reward) -> str:
 
 def _marks(group: Sequence[Reward]) -> dict[int, str]:
     """▲ on the best and ▼ on the worst selectable candidate of a prompt, when they differ."""
-    picks = [r for r in group if r.selectable and r.total is not None]
-    if len(picks) < 2:
+    picks = best_and_worst(group)
+    if picks is None:
         return {}
-    best = max(picks, key=lambda r: r.total or 0.0)
-    worst = min(picks, key=lambda r: r.total or 0.0)
-    if best.total == worst.total:
-        return {}
-    return {id(best): "▲ best", id(worst): "▼ worst"}
+    return {id(picks[0]): "▲ best", id(picks[1]): "▼ worst"}
 
 
 def rewards_table(rewards: list[Reward]) -> Table:
@@ -166,12 +163,11 @@ def rewards_summary(rewards: list[Reward], out_dir: Path) -> Table:
         if reward.status != "scored":
             key = (reward.reason or "unknown").split(":")[0]
             reasons[key] = reasons.get(key, 0) + 1
-    by_example: dict[str, list[float]] = {}
+    by_example: dict[str, list[Reward]] = {}
     for reward in rewards:
-        if reward.selectable and reward.total is not None:
-            by_example.setdefault(reward.example_id, []).append(reward.total)
-    prompts = len({r.example_id for r in rewards})
-    distinct = sum(len(t) > 1 and max(t) > min(t) for t in by_example.values())
+        by_example.setdefault(reward.example_id, []).append(reward)
+    prompts = len(by_example)
+    distinct = sum(best_and_worst(group) is not None for group in by_example.values())
     table.caption = (
         f"{prompts} prompts: {distinct} with a distinct best and worst, "
         f"{prompts - distinct} without (a tie, or fewer than two scored)"

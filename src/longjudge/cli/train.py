@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -45,7 +45,9 @@ def train(
     A pair longer than max-length has its context shortened (never its question or
     responses); a run with no pair left exits 2 before the model is loaded.
     """
-    from ..train.dpo import LoraOptions, TrainJob, TrainOptions, prepare, split_config, train_dpo
+    from ..train.dpo import train_dpo
+    from ..train.options import LoraOptions, TrainJob, TrainOptions, split_config
+    from ..train.prepare import prepare
 
     dpo, options = split_config(load_yaml(config) if config else {})
     if max_length is not None:
@@ -71,8 +73,7 @@ def train(
             f"[yellow]the trainer itself dropped {result.trainer_dropped} and cut the end of "
             f"{result.trainer_truncated} pair(s) at max_length[/yellow]"
         )
-    last: dict[str, Any] = next((h for h in reversed(result.log_history) if "loss/sft" in h), {})
-    terms = ", ".join(f"{k} {v:.4f}" for k, v in last.items() if k.startswith("loss/"))
+    terms = ", ".join(f"{k} {v:.4f}" for k, v in result.loss_terms().items())
     out.print(
         f"trained on {result.trained} of {result.pairs} pairs, {result.steps} steps; "
         f"{terms or 'no loss terms logged'} -> {out_dir}"

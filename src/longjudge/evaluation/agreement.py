@@ -13,9 +13,9 @@ Rows of the result:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -43,6 +43,17 @@ class AgreementConfig(StrictModel):
     bootstrap: BootstrapConfig = Field(
         default_factory=BootstrapConfig, description="Confidence intervals (prompts resampled)."
     )
+
+
+def run_renormalizes(run_config: Mapping[str, Any]) -> bool:
+    """Whether a run renormalised its LongReward totals over the scored dimensions (its
+    ``config.yaml``'s ``longreward.renormalize``)."""
+    return bool((run_config.get("longreward") or {}).get("renormalize", False))
+
+
+def config_for_run(config: AgreementConfig, run_config: Mapping[str, Any]) -> AgreementConfig:
+    """``config`` with the ablation renormalising exactly when the run itself did."""
+    return config.model_copy(update={"renormalize": run_renormalizes(run_config)})
 
 
 @dataclass(frozen=True)
@@ -174,6 +185,8 @@ __all__ = [
     "ablated_mean",
     "agreement",
     "compare",
+    "config_for_run",
     "dimension_names",
+    "run_renormalizes",
     "total_view",
 ]

@@ -33,7 +33,7 @@ from typing import Any
 
 from ..errors import InputError
 from ..types import Candidate, Example
-from .human import HumanScores, write_human
+from .human import HumanScores, pairs_of, write_human
 
 #: The instruction every FaithBench example gets as its query.
 SUMMARY_INSTRUCTION = (
@@ -121,6 +121,11 @@ class FaithBenchSet:
     examples: list[Example]
     candidates: list[Candidate]
     human: list[HumanScores]
+
+    def pair_counts(self) -> tuple[int, int]:
+        """(human pairs, of which ties) that the human records give."""
+        pairs = [p for record in self.human for p in pairs_of(record)]
+        return len(pairs), sum(1 for p in pairs if p.winner == "tie")
 
 
 def convert_faithbench(

@@ -96,6 +96,11 @@ class Judge(abc.ABC):
         (:func:`longjudge.prompts.base.with_verdict_block`). Unknown backends: not."""
         return False
 
+    def schema_dialect(self) -> str:
+        """How a request's JSON schema reaches the model as of now, in words (``longjudge
+        check-judge`` shows it): ``none`` when it is not enforced."""
+        return "backend-specific" if self.enforces_schema() else "none"
+
     #: How many requests this backend can usefully run at once (None: no own limit).
     max_parallel: int | None = None
 

@@ -133,6 +133,9 @@ class LocalJudge(Judge):
     def enforces_schema(self) -> bool:
         return True  # a grammar, always
 
+    def schema_dialect(self) -> str:
+        return "json_object (grammar)"
+
     async def generate(self, request: JudgeRequest) -> JudgeResponse:
         return await asyncio.to_thread(self._generate_sync, request)
 

@@ -17,9 +17,9 @@ from typing import Union
 
 from ..config import JudgeConfig
 from ..errors import ConfigError
-from ..testing.schema_fill import fill_schema
 from .base import Judge, JudgeRequest, JudgeResponse
 from .registry import register_backend
+from .schema_fill import fill_schema
 
 Answer = Union[str, JudgeResponse, BaseException]
 ScriptFn = Callable[[JudgeRequest], str | JudgeResponse]

@@ -115,6 +115,9 @@ class OpenAIJudge(Judge):
     def enforces_schema(self) -> bool:
         return self.dialect != "none"
 
+    def schema_dialect(self) -> str:
+        return self.dialect
+
     async def probe(self) -> None:
         """``GET /models``: answered by OpenAI, vLLM, SGLang and llama.cpp's server."""
         httpx = self._httpx

@@ -10,9 +10,9 @@
 Nothing here imports torch or datasets at module level.
 """
 
-from .best_of_n import BestOfNResult, best_of_n
 from .dataset import load_pairs, trl_rows, write_pairs
 from .pairs import REASONS, STRATEGIES, PairConfig, PairsResult, Pick, make_pairs, select_pair
+from .picks import BestCandidates, best_and_worst, best_candidates
 from .run_inputs import RunData, load_run
 from .sampling import (
     DEFAULT_PROMPT_TEMPLATE,
@@ -30,7 +30,7 @@ __all__ = [
     "DEFAULT_PROMPT_TEMPLATE",
     "REASONS",
     "STRATEGIES",
-    "BestOfNResult",
+    "BestCandidates",
     "CandidateFile",
     "PairConfig",
     "PairsResult",
@@ -40,7 +40,8 @@ __all__ = [
     "SampleConfig",
     "SampleResult",
     "Sampler",
-    "best_of_n",
+    "best_and_worst",
+    "best_candidates",
     "candidate_id",
     "load_pairs",
     "load_run",

@@ -28,6 +28,7 @@ from pydantic import Field
 
 from ..errors import ConfigError
 from ..types import PreferencePair, Reward
+from .picks import best, worst
 from .run_inputs import RunData
 from .sampling import PromptConfig
 
@@ -107,9 +108,8 @@ def _best_worst(rewards: Sequence[Reward], config: PairConfig) -> Pick | str:
         return _empty_pool_reason(rewards)
     if len(pool) < config.min_scored:
         return "too_few_scored"
-    best = max(pool, key=_total)  # the first of equal scores, in file order
-    worst = min(pool, key=_total)
-    return _judge_margin(Pick(best, worst, _total(best), _total(worst), "total"), config)
+    top, bottom = best(pool), worst(pool)  # the first of equal scores, in file order
+    return _judge_margin(Pick(top, bottom, _total(top), _total(bottom), "total"), config)
 
 
 def _s2l_baseline(rewards: Sequence[Reward], config: PairConfig) -> Pick | str:
@@ -126,7 +126,7 @@ def _s2l_baseline(rewards: Sequence[Reward], config: PairConfig) -> Pick | str:
         return "no_baseline_score"
     if len(pool) < config.min_scored:
         return "too_few_scored"
-    chosen = max(chosen_pool, key=_total)
+    chosen = best(chosen_pool)
     chosen_base = _baseline(chosen)
     if chosen_base is None:
         return "no_baseline_score"

@@ -16,7 +16,7 @@ from ..config import build_config
 from ..errors import InputError
 from ..io import CandidateFields, ExampleFields, RecordError, read_candidates, read_examples
 from ..runtime.fingerprint import example_digest, text_digest
-from ..runtime.rundir import REWARDS, RunDir
+from ..runtime.rundir import RunDir
 from ..types import Candidate, Example, Reward
 
 
@@ -70,9 +70,7 @@ def load_run(
 ) -> RunData:
     """Rewards of ``run_dir`` plus the examples and candidates they score."""
     run = Path(run_dir)
-    if not (run / REWARDS).exists():
-        raise InputError(f"{run} is not a run directory: no {REWARDS}")
-    rundir = RunDir(run)
+    rundir = RunDir.existing(run)
     config = rundir.read_config()
     example_fields = build_config(ExampleFields, config.get("example_fields") or None)
     candidate_fields = build_config(CandidateFields, config.get("candidate_fields") or None)

@@ -94,12 +94,9 @@ class JudgeClient:
             return self._dry_run(request, step, parse)
         last: ParseError | None = None
         for _ in range(self.retry.parse_retries + 1):
-            response = await self._ask(request, step, block)
-            if not block and self._needs_block(request):
-                # The backend stopped enforcing schemas during this call (``auto`` fell back):
-                # its free-text answer was asked without a verdict block, so ask again with one.
+            response = await self.ask(request, step=step)
+            if not block and response.verdict_nonce is not None:  # ``auto`` fell back
                 block, key = True, self._key(request, True)
-                response = await self._ask(request, step, block)
             try:
                 out = parse(response)
             except ParseError as exc:
@@ -111,6 +108,18 @@ class JudgeClient:
             return out
         assert last is not None
         raise last
+
+    async def ask(self, request: JudgeRequest, *, step: str) -> JudgeResponse:
+        """One uncached call of a structured request, as :meth:`complete` makes it: when the
+        backend does not enforce the schema, the verdict is asked for in a nonce-marked block
+        (the response's ``verdict_nonce``). Retries, the limiter and usage apply; no parsing."""
+        block = self._needs_block(request)
+        response = await self._ask(request, step, block)
+        if not block and self._needs_block(request):
+            # The backend stopped enforcing schemas during this call (``auto`` fell back): its
+            # free-text answer was asked without a verdict block, so ask again with one.
+            response = await self._ask(request, step, True)
+        return response
 
     def _needs_block(self, request: JudgeRequest) -> bool:
         return request.schema_ is not None and not self.judge.enforces_schema()
@@ -192,7 +201,7 @@ class JudgeClient:
     def _dry_run(self, request: JudgeRequest, step: str, parse: Callable[[JudgeResponse], T]) -> T:
         # Counts the call and estimates its tokens; a schema-valid placeholder lets the
         # scorer go on so that the calls that depend on this one are counted too.
-        from ..testing.schema_fill import fill_schema_json
+        from ..judges.schema_fill import fill_schema_json
 
         text = fill_schema_json(request.schema_ or {"type": "string"}, seed=0)
         prompt_tokens = sum(estimate_tokens(m.get("content", "")) for m in request.messages)

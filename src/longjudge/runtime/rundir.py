@@ -34,7 +34,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from ..errors import RunDirError
+from ..errors import InputError, RunDirError
 from ..types import Reward
 from .fingerprint import Setup, describe_counts, foreign_setups
 
@@ -55,6 +55,13 @@ class RunDir:
         self.path = Path(path)
         self.path.mkdir(parents=True, exist_ok=True)
         self._repaired: set[str] = set()  # files whose torn tail was cut (before appending)
+
+    @classmethod
+    def existing(cls, path: str | Path) -> RunDir:
+        """A run directory to read from: InputError when ``path`` holds no rewards."""
+        if not (Path(path) / REWARDS).exists():
+            raise InputError(f"{path} is not a run directory: no {REWARDS}")
+        return cls(path)
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:

@@ -47,7 +47,7 @@ def build_scorer(method: str, client: JudgeClient, options: dict[str, Any] | Non
 #: decorators register them), so the registry does not import the modules that import it.
 _BUILTIN = (
     "longjudge.scorers.longreward",
-    "longjudge.scorers.s2l",
+    "longjudge.scorers.s2l.scorer",
     "longjudge.scorers.longbench_chat",
 )
 

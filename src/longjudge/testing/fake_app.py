@@ -16,8 +16,8 @@ from collections import Counter
 from collections.abc import Callable
 from typing import IO, Any
 
+from ..judges.schema_fill import fill_schema
 from .fake_config import FakeJudgeConfig, FaultKind, FaultPlan
-from .schema_fill import fill_schema
 
 #: A scripted answer: ``(request body as a dict) -> output text`` (one call per choice).
 Script = Callable[[dict[str, Any]], str]
@@ -269,6 +269,25 @@ class FakeJudgeApp:
             self._log = None
 
 
+def uvicorn_config(app: FakeJudgeApp, host: str, port: int) -> Any:
+    """Lean uvicorn settings: h11, no access log, no websockets, no lifespan."""
+    import uvicorn
+
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        http="h11",
+        ws="none",
+        lifespan="off",
+        loop="asyncio",
+        access_log=False,
+        log_level="warning",
+        timeout_graceful_shutdown=2,
+        backlog=4096,
+    )
+
+
 def _load_script(spec: str | None) -> Script | None:
     """The script a ``module:attribute`` factory makes (None: no script)."""
     if not spec:
@@ -346,4 +365,4 @@ async def _drop(receive: ASGIFn) -> None:
     await receive()  # returns http.disconnect once the connection is gone
 
 
-__all__ = ["FakeJudgeApp", "Script"]
+__all__ = ["FakeJudgeApp", "Script", "uvicorn_config"]

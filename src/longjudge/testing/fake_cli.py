@@ -71,8 +71,7 @@ def main(argv: list[str] | None = None) -> None:
 
     import uvicorn
 
-    from .fake_app import FakeJudgeApp
-    from .fake_judge import uvicorn_config
+    from .fake_app import FakeJudgeApp, uvicorn_config
 
     args = build_parser().parse_args(argv)
     try:

@@ -24,7 +24,7 @@ import threading
 import time
 from typing import Any
 
-from .fake_app import FakeJudgeApp, Script
+from .fake_app import FakeJudgeApp, Script, uvicorn_config
 from .fake_config import FakeJudgeConfig
 
 
@@ -192,25 +192,6 @@ class FakeJudgeProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def uvicorn_config(app: FakeJudgeApp, host: str, port: int) -> Any:
-    """Lean uvicorn settings: h11, no access log, no websockets, no lifespan."""
-    import uvicorn
-
-    return uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        http="h11",
-        ws="none",
-        lifespan="off",
-        loop="asyncio",
-        access_log=False,
-        log_level="warning",
-        timeout_graceful_shutdown=2,
-        backlog=4096,
-    )
 
 
 __all__ = ["FakeJudgeApp", "FakeJudgeConfig", "FakeJudgeProcess", "FakeJudgeServer", "Script"]

@@ -17,8 +17,7 @@ from typing import Any
 from pydantic import Field
 
 from ...config import StrictModel, build_config
-from ...errors import InputError
-from ...runtime.rundir import REWARDS, RunDir
+from ...runtime.rundir import RunDir
 from ...types import Candidate, Example, Reward
 from ..agreement import AgreementConfig
 from ..best_of_n import BestOfNConfig
@@ -93,17 +92,11 @@ def _find(recorded: Any, run: Path) -> Path | None:
     return None
 
 
-def _read_run(path: Path) -> RunDir:
-    if not (path / REWARDS).exists():
-        raise InputError(f"{path} is not a run directory: no {REWARDS}")
-    return RunDir(path)
-
-
 def load_report_data(config: ReportConfig) -> ReportData:
     """Read the run, its texts (when they can be found), and the optional extras."""
     from ...io import CandidateFields, ExampleFields, read_candidates, read_examples
 
-    run = _read_run(config.run_dir)
+    run = RunDir.existing(config.run_dir)
     run_config = run.read_config()
     data = ReportData(
         name=config.run_dir.resolve().name,
@@ -136,7 +129,7 @@ def load_report_data(config: ReportConfig) -> ReportData:
         data.human = human.pairs
         data.human_errors = len(human.errors)
     if config.gold is not None:
-        data.gold = _read_run(config.gold).rewards()
+        data.gold = RunDir.existing(config.gold).rewards()
         data.gold_name = config.gold.resolve().name
     return data
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...types import Usage
-from ..agreement import AgreementReport, agreement, dimension_names
+from ..agreement import AgreementReport, agreement, config_for_run, dimension_names
 from ..best_of_n import BonCurve, best_of_n_curves
 from ..ranking import RankingCurve, ranking_curve
 from . import plots
@@ -162,8 +162,7 @@ def distributions(data: ReportData) -> str:
 
 def agreement_section(data: ReportData, config: ReportConfig) -> str:
     assert data.human is not None
-    renorm = bool((data.config.get("longreward") or {}).get("renormalize", False))
-    cfg = config.agreement.model_copy(update={"renormalize": renorm})
+    cfg = config_for_run(config.agreement, data.config)
     report: AgreementReport = agreement(data.rewards, data.human, cfg)
     total = report.row("total").result.accuracy if report.rows else None
     rows, classes = [], []
@@ -209,7 +208,7 @@ def agreement_section(data: ReportData, config: ReportConfig) -> str:
         "Accuracy counts a score tie on a decided pair as a miss (“ties ½” counts it as "
         "half right); human ties are left out and counted separately, with how many the "
         "scorer tied too. Ablations recompute the weighted mean without one dimension"
-        f"{' (renormalised as in the run)' if renorm else ''}. The CI resamples prompts."
+        f"{' (renormalised as in the run)' if cfg.renormalize else ''}. The CI resamples prompts."
         "</p>"
     )
     inner += table(head, rows, numeric=list(range(1, 11)), row_classes=classes)

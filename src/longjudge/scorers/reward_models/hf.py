@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import ConfigError, MissingDependencyError
-from ..s2l_config import S2LConfig
+from ..s2l.config import S2LConfig
 from .base import RewardModel, RMItem, RMScore, build_messages
 from .registry import RMOptions, register_reward_model
 

@@ -14,7 +14,7 @@ from ...config import RetryConfig
 from ...errors import ConfigError
 from ...runtime.cache import JudgeCache
 from ...runtime.usage import UsageTracker
-from ..s2l_config import S2LConfig
+from ..s2l.config import S2LConfig
 from .base import RewardModel
 
 

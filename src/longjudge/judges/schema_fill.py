@@ -1,8 +1,9 @@
 """Generate a JSON value valid for a (simple) JSON schema.
 
-Used by the fake judge server, by ``--dry-run`` and by the mock judge's default answer. Written
-here because the schema subset judges use (objects, arrays, enums, strings, numbers, $defs) is
-small and a generator dependency would be heavier than this.
+Production code beside the backends: the mock judge's default answer, the placeholder output
+of ``--dry-run`` (:class:`~longjudge.runtime.client.JudgeClient`) and the fake judge server's
+answers all come from here. Written here because the schema subset judges use (objects, arrays,
+enums, strings, numbers, $defs) is small and a generator dependency would be heavier.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from ..config import StrictModel
+from ...config import StrictModel
 
 Variant = Literal["r(q,y)", "+ref", "+ref+trust"]
 VARIANTS: tuple[Variant, ...] = ("r(q,y)", "+ref", "+ref+trust")

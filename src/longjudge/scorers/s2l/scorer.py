@@ -1,12 +1,10 @@
-"""S2L-RM: judge long-context responses without the long context, against a reference answer.
+"""The S2L-RM scorer: the factual verifier (:mod:`.verifier`) and the short-context reward
+model (:mod:`longjudge.scorers.reward_models`) combined into one reward per response.
 
-Two parts (``docs/s2l.md``): a factual verifier V(q, y_ref, y) asks the judge whether a response
-contradicts the reference (omissions and extra detail the reference does not rule out are not
-contradictions); a short-context reward model scores the conversation (query, reference,
-response). Three variants: ``r(q,y)`` (the reward model sees query and response only),
-``+ref`` (the reference goes into the reward model's input), ``+ref+trust`` (``+ref``, and the
-responses the verifier finds contradicting the reference are ``excluded``: outside the trust
-region, never chosen by pair or best-of-N selection).
+Three variants: ``r(q,y)`` (the reward model sees query and response only), ``+ref`` (the
+reference goes into the reward model's input), ``+ref+trust`` (``+ref``, and the responses the
+verifier finds contradicting the reference are ``excluded``: outside the trust region, never
+chosen by pair or best-of-N selection).
 
 Per candidate the verifier runs once while the reward-model items wait in a batcher that
 scores the candidates of a prompt (and of the prompts in flight) together.
@@ -17,19 +15,16 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from ..config import build_config
-from ..errors import ConfigError, JudgeError, LongJudgeError, ParseError
-from ..prompts.base import Language, Prompt, data_block, detect_language
-from ..runtime.client import JudgeClient
-from ..runtime.usage import UsageTracker
-from ..types import Candidate, DimensionScore, Example, Reward, Usage
-from .base import Scorer, hash_prompts
-from .registry import register_scorer
-from .reward_models import (
+from ...config import build_config
+from ...errors import ConfigError, LongJudgeError
+from ...prompts.base import Language, detect_language
+from ...runtime.client import JudgeClient
+from ...types import Candidate, DimensionScore, Example, Reward, Usage
+from ..base import Scorer, hash_prompts
+from ..registry import register_scorer
+from ..reward_models import (
     RewardModel,
     RMBatcher,
     RMItem,
@@ -39,71 +34,8 @@ from .reward_models import (
     parse_rm_spec,
     reward_model_backends,
 )
-from .s2l_config import S2LConfig
-
-VERIFY_STEP = "s2l.verify"
-Verdict = Literal["consistent", "contradicts"]
-
-
-class VerifyOut(BaseModel):
-    """The verifier's output: its reasoning first, then the verdict."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    reasoning: str = Field(
-        description="Which claims of the answer were compared with the reference, and what "
-        "was found."
-    )
-    verdict: Verdict
-
-
-def verifier_prompt(config: S2LConfig) -> Prompt[VerifyOut]:
-    return Prompt(
-        "s2l_verify",
-        VerifyOut,
-        max_tokens=config.max_tokens,
-        max_chars={"reasoning": config.reasoning_chars},
-    )
-
-
-async def verify(
-    client: JudgeClient,
-    prompt: Prompt[VerifyOut],
-    language: Language,
-    item: RMItem,
-) -> DimensionScore:
-    """V(q, y_ref, y): the ``verifier`` dimension, 10 (consistent) or 0 (contradicts), or
-    unscored with the reason when the judge fails or its output is unusable."""
-    assert item.reference is not None
-    values = {
-        "question": data_block("QUESTION", item.query),
-        "reference": data_block("REFERENCE", item.reference),
-        "answer": data_block("ANSWER", item.response),
-    }
-    request = prompt.request(language, values, temperature=client.temperature, seed=client.seed)
-    usage = UsageTracker()
-    hashes = {VERIFY_STEP: prompt.hash(language)}
-    try:
-        out = await client.complete(request, step=VERIFY_STEP, parse=prompt.parse, usage=usage)
-    except ParseError as exc:
-        return DimensionScore.unscored(
-            "verifier", f"{VERIFY_STEP}: {exc}", usage=usage.total(), prompt_hashes=hashes
-        )
-    except JudgeError as exc:
-        return DimensionScore.unscored(
-            "verifier",
-            f"{VERIFY_STEP}: judge error: {exc}",
-            usage=usage.total(),
-            prompt_hashes=hashes,
-        )
-    return DimensionScore.scored(
-        "verifier",
-        10.0 if out.verdict == "consistent" else 0.0,
-        analysis=out.reasoning,
-        details={"verdict": out.verdict, "reasoning": out.reasoning},
-        usage=usage.total(),
-        prompt_hashes=hashes,
-    )
+from .config import S2LConfig
+from .verifier import verifier_prompt, verify
 
 
 @dataclass
@@ -271,7 +203,9 @@ def _as_result(outcome: RMScore | BaseException) -> RMScore:
 
 
 @register_scorer("s2l")
-def _make(client: JudgeClient, options: dict[str, Any]) -> S2LScorer:
+def make_scorer(client: JudgeClient, options: dict[str, Any]) -> S2LScorer:
+    """The S2L-RM scorer of a job: its ``s2l:`` section validated, the reward model loaded (none
+    in a dry run, where only the verifier's calls are counted)."""
     config = build_config(S2LConfig, options)
     if not config.rm:
         raise ConfigError(
@@ -287,4 +221,4 @@ def _make(client: JudgeClient, options: dict[str, Any]) -> S2LScorer:
     return S2LScorer(client, config, create_reward_model(config.rm, options_))
 
 
-__all__ = ["Prepared", "S2LScorer", "VerifyOut", "verifier_prompt", "verify"]
+__all__ = ["Prepared", "S2LScorer", "make_scorer"]
