@@ -23,7 +23,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
-from .config import build_config
+from .config_base import build_config
 from .errors import ConfigError, MissingDependencyError
 
 F = TypeVar("F")

@@ -81,8 +81,7 @@ def build_client(spec: str, config: ScoreConfig, *, dry_run: bool = False) -> Ju
 
 
 def build_job_scorer(method: str, client: JudgeClient, config: ScoreConfig) -> Scorer:
-    section = config.longreward if method == "longreward" else config.s2l
-    return build_scorer(method, client, section)
+    return build_scorer(method, client, config.section(method))
 
 
 def load_groups(job: ScoreJob) -> tuple[list[Group], list[dict[str, Any]]]:
@@ -112,7 +111,7 @@ def resolved_config(job: ScoreJob, described: dict[str, Any], setup: Setup) -> d
             "responses": str(job.responses),
             "judge_spec": job.judge,
             **described,
-            **job.config.model_dump(mode="json", exclude={"longreward", "s2l"}),
+            **job.config.model_dump(mode="json", exclude=set(job.config.sections())),
             "fingerprint": setup.to_dict(),
         }
     )

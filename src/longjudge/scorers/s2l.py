@@ -21,14 +21,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..config import build_config
+from ..components import REWARD_MODELS
 from ..errors import ConfigError, JudgeError, LongJudgeError, ParseError
 from ..prompts.base import Language, Prompt, data_block, detect_language
 from ..runtime.client import JudgeClient
 from ..runtime.usage import UsageTracker
 from ..types import Candidate, DimensionScore, Example, Reward, Usage
 from .base import Scorer, hash_prompts
-from .registry import register_scorer
 from .reward_models import (
     RewardModel,
     RMBatcher,
@@ -37,7 +36,6 @@ from .reward_models import (
     RMScore,
     create_reward_model,
     parse_rm_spec,
-    reward_model_backends,
 )
 from .s2l_config import S2LConfig
 
@@ -270,9 +268,8 @@ def _as_result(outcome: RMScore | BaseException) -> RMScore:
     return outcome
 
 
-@register_scorer("s2l")
-def _make(client: JudgeClient, options: dict[str, Any]) -> S2LScorer:
-    config = build_config(S2LConfig, options)
+def make_scorer(client: JudgeClient, config: S2LConfig) -> S2LScorer:
+    """The ``s2l`` scorer's factory (components.SCORERS)."""
     if not config.rm:
         raise ConfigError(
             "method s2l needs a reward model: --rm hf/<path or model name> or --rm http/<url> "
@@ -280,11 +277,18 @@ def _make(client: JudgeClient, options: dict[str, Any]) -> S2LScorer:
         )
     if client.dry_run:  # count the verifier's calls; load no model
         backend, _ = parse_rm_spec(config.rm)
-        if backend not in reward_model_backends():
-            raise ConfigError(f"unknown reward model backend {backend!r}")
+        REWARD_MODELS.entry(backend)  # an unknown backend is an error listing the known ones
         return S2LScorer(client, config, None)
     options_ = RMOptions(config, client.retry, client.cache, client.usage)
     return S2LScorer(client, config, create_reward_model(config.rm, options_))
 
 
-__all__ = ["Prepared", "S2LScorer", "VerifyOut", "verifier_prompt", "verify"]
+__all__ = [
+    "Prepared",
+    "S2LConfig",
+    "S2LScorer",
+    "VerifyOut",
+    "make_scorer",
+    "verifier_prompt",
+    "verify",
+]
