@@ -190,8 +190,8 @@ __all__ = [
     "ENGINES",
     "JUDGES",
     "PAIR_STRATEGIES",
-    "REWARD_MODELS",
     "RETRIEVERS",
+    "REWARD_MODELS",
     "SCORERS",
     "Factory",
 ]

@@ -21,7 +21,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from .components import JUDGES, SCORERS
 from .config_base import StrictModel, build_config, deep_merge, load_config, load_yaml, prefixed
-from .errors import ConfigError
 from .registry import Registry
 
 StructuredDialect = Literal["auto", "json_schema", "json_object", "none"]

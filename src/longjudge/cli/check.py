@@ -12,12 +12,13 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from ..config import JudgeConfig, build_config, load_yaml
+from ..config import JudgeConfig, load_config
 from ..errors import LongJudgeError, ParseError
 from ..judges.base import Judge, JudgeRequest, JudgeResponse
 from ..judges.registry import create_judge
 from ..prompts.base import new_nonce, with_verdict_block
 from ..prompts.check import CHECK_PROMPT, DEFAULT_QUESTION, CheckOut, check_request
+from ..serve.config import ServeFile
 from .app import app, console, out
 
 
@@ -77,8 +78,9 @@ async def run_check(judge: Judge, question: str, max_tokens: int) -> CheckResult
 
 
 def _judge_config(config_file: Path | None, flags: dict[str, Any]) -> JudgeConfig:
-    file_layer = load_yaml(config_file).get("judge") if config_file else None
-    return build_config(JudgeConfig, file_layer, {k: v for k, v in flags.items() if v is not None})
+    """The judge section of a score or server config file (validated whole) under ``flags``."""
+    given = {k: v for k, v in flags.items() if v is not None}
+    return load_config(ServeFile, config_file, {"judge": given}).judge
 
 
 def _print(spec: str, result: CheckResult) -> None:

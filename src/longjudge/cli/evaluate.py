@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from ..config import ScoreConfig, build_config, load_yaml
+from ..config import load_config
 from ..errors import InputError
 from ..evaluation.ranking import DEFAULT_SUBSET_SAMPLES, DEFAULT_SUBSET_SEED
 from ..runtime.rundir import REWARDS, RunDir
@@ -324,10 +324,8 @@ def judge_cmd(
 ) -> None:
     """Rate each response 1-10 against the reference answer (LongBench-Chat style) into a run
     directory usable as --gold."""
-    from ..evaluation.longbench_chat import LbcJob, LbcJudgeConfig, run_lbc_job
+    from ..evaluation.longbench_chat import LbcFile, LbcJob, run_lbc_job
 
-    layer = load_yaml(config) if config else {}
-    lbc_layer = layer.pop("lbc_judge", None) or {}
     flags: dict[str, Any] = {"judge": {}, "cache": {}}
     if base_url is not None:
         flags["judge"]["base_url"] = base_url
@@ -335,16 +333,17 @@ def judge_cmd(
         flags["judge"]["max_concurrency"] = concurrency
     if no_cache:
         flags["cache"]["enabled"] = False
-    lbc_flags = {
+    flags["lbc_judge"] = {
         k: v for k, v in (("language", language), ("max_shots", max_shots)) if v is not None
     }
+    loaded = load_config(LbcFile, config, flags)
     job = LbcJob(  # absolute paths: config.yaml records them for use from anywhere
         input=input.resolve(),
         responses=responses.resolve(),
         judge=judge,
         out=out_dir,
-        config=build_config(ScoreConfig, layer, flags),
-        lbc=build_config(LbcJudgeConfig, lbc_layer, lbc_flags),
+        config=loaded.score_config(),
+        lbc=loaded.lbc_judge,
         examples_file=None if examples_file is None else examples_file.resolve(),
     )
     entry = asyncio.run(run_lbc_job(job))

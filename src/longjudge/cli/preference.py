@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ..config import build_config, load_yaml
+from ..config import build_config, load_config
 from ..io import ExampleFields, RecordError, read_examples, write_records
 from ..preference.best_of_n import best_of_n
 from ..preference.dataset import trl_rows, write_pairs
@@ -69,7 +69,7 @@ def sample(
         judge__base_url=base_url,
         judge__max_concurrency=concurrency,
     )
-    cfg = build_config(SampleConfig, load_yaml(config) if config else None, flags)
+    cfg = load_config(SampleConfig, config, flags)
     examples = read_examples(input, build_config(ExampleFields, cfg.example_fields or None))
     _report_input_errors(examples.errors)
     result = asyncio.run(sample_file(examples.records, policy, out_file, cfg))
@@ -112,7 +112,7 @@ def pairs(
 ) -> None:
     """Make one preference pair per prompt from a run's rewards (TRL conversational format)."""
     flags = flag_layer(strategy=strategy, min_margin=min_margin, min_scored=min_scored)
-    cfg = build_config(PairConfig, load_yaml(config) if config else None, flags)
+    cfg = load_config(PairConfig, config, flags)
     data = load_run(run_dir, examples, responses)
     _report_input_errors(data.errors)
     _report_stale(data)

@@ -226,6 +226,18 @@ class LongBenchChatJudge(Scorer):
         )
 
 
+class LbcFile(ScoreConfig):
+    """The YAML file of ``longjudge eval judge``: the scoring sections plus ``lbc_judge:``,
+    all validated when it is loaded."""
+
+    lbc_judge: LbcJudgeConfig = Field(
+        default_factory=LbcJudgeConfig, description="LongBench-Chat-style judging."
+    )
+
+    def score_config(self) -> ScoreConfig:
+        return ScoreConfig.model_validate(self.model_dump(exclude={"lbc_judge"}))
+
+
 @dataclass
 class LbcJob:
     """One ``longjudge eval judge`` invocation."""
@@ -289,6 +301,7 @@ async def _run_lbc_job(job: LbcJob, rundir: Any) -> dict[str, Any]:
 
 __all__ = [
     "METHOD",
+    "LbcFile",
     "LbcJob",
     "LbcJudgeConfig",
     "LbcRatingOut",

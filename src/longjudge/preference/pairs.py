@@ -179,7 +179,8 @@ def select_pair(rewards: Sequence[Reward], config: PairConfig) -> Pick | str:
     """The pair of one prompt's rewards under ``config.strategy``, or why there is none."""
     strategy: Callable[[Sequence[Reward], PairConfig], Pick | str]
     strategy = PAIR_STRATEGIES.factory(config.strategy)
-    return strategy(rewards, config)
+    picked: Pick | str = strategy(rewards, config)
+    return picked
 
 
 @dataclass

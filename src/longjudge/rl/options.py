@@ -11,8 +11,9 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from ..config import ScoreConfig, StrictModel, build_config, load_yaml
+from ..config import ScoreConfig, StrictModel, build_config, load_config
 from ..errors import ConfigError
+from ..serve.config import ServeFile
 
 
 class RewardColumns(StrictModel):
@@ -103,20 +104,19 @@ def score_config(config: str | Path | dict[str, Any] | ScoreConfig | None,
                  base_url: str | None = None) -> ScoreConfig:
     """The ``longjudge score`` config from a YAML path, a mapping or a ready object;
     ``base_url`` wins over the file's ``judge.base_url`` (as the CLI flag does). A ``serve:``
-    section (a server's file) is ignored here."""
+    section (a server's file) is validated and then set aside."""
+    flags = {"judge": {"base_url": base_url}} if base_url is not None else None
+    if isinstance(config, (str, Path)):
+        return load_config(ServeFile, config, flags).score_config()
     if isinstance(config, ScoreConfig):
         data: dict[str, Any] = config.model_dump()
-    elif isinstance(config, (str, Path)):
-        data = load_yaml(config)
     elif config is None:
         data = {}
     elif isinstance(config, dict):
         data = dict(config)
     else:
         raise ConfigError(f"config must be a path, a mapping or a ScoreConfig, not {config!r:.60}")
-    data.pop("serve", None)
-    flags = {"judge": {"base_url": base_url}} if base_url is not None else None
-    return build_config(ScoreConfig, data, flags)
+    return build_config(ServeFile, data, flags).score_config()
 
 
 __all__ = ["RewardColumns", "RewardOptions", "score_config"]
