@@ -71,6 +71,10 @@ class Registry(Generic[F]):
             raise ValueError(f"{self.kind} {entry.name!r} is already registered")
         self._entries[entry.name] = entry
 
+    def remove(self, name: str) -> Entry:
+        """Unregister ``name`` (a plugin's or a test's entry); returns the entry removed."""
+        return self._entries.pop(self.entry(name).name)
+
     def names(self) -> list[str]:
         return sorted(self._entries)
 
