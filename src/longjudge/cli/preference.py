@@ -101,7 +101,9 @@ def pairs(
     out_path: Annotated[Path, typer.Option("--out", "-o", help=".jsonl, .parquet or a dir.")],
     strategy: Annotated[
         str | None,
-        typer.Option("--strategy", "-s", help="best-worst (default), s2l, s2l-baseline."),
+        typer.Option(
+            "--strategy", "-s", help="best-worst (default), best-median, s2l, s2l-baseline."
+        ),
     ] = None,
     examples: Annotated[Path | None, typer.Option(help="Default: the run's input.")] = None,
     responses: Annotated[Path | None, typer.Option(help="Default: the run's responses.")] = None,
