@@ -101,7 +101,9 @@ class OverlapScorer(Scorer):
         super().__init__(client)
         self.config = config
 
-    async def score_candidate(self, example: Example, candidate: Candidate, prepared: Any) -> Reward:
+    async def score_candidate(
+        self, example: Example, candidate: Candidate, prepared: Any
+    ) -> Reward:
         words = {w.lower().strip("?.,") for w in example.query.split()}
         said = {w.lower().strip("?.,") for w in candidate.text.split()}
         total = self.config.scale * len(words & said) / max(1, len(words))
@@ -167,6 +169,9 @@ SCORE_CASES = [
 ]
 
 
+CHECK = ["check-judge", "--judge", "mock/schema"]
+
+
 def _invoke(args: list[str]) -> tuple[int, str]:
     result = CliRunner().invoke(app, args)
     message = result.output + (str(result.exception) if result.exception else "")
@@ -190,8 +195,8 @@ def test_score_fails_at_load_naming_the_key(tmp_path: Path, text: str, named: st
     [
         (["serve", "-j", "mock/schema"], "serve:\n  max_body: 10\n", "serve.max_body: Extra"),
         (["serve", "-j", "mock/schema"], "longreward:\n  weigths: {}\n", "longreward.weigths"),
-        (["check-judge", "--judge", "mock/schema"], "s2l:\n  rmm: http/x\n", "s2l.rmm: Extra inputs"),
-        (["check-judge", "--judge", "mock/schema"], "judge:\n  n_threads: 2\n", "judge.local.n_threads"),
+        (CHECK, "s2l:\n  rmm: http/x\n", "s2l.rmm: Extra inputs"),
+        (CHECK, "judge:\n  n_threads: 2\n", "judge.local.n_threads"),
         (["pairs", "run", "-o", "p.jsonl"], "min_margn: 1\n", "min_margn: Extra inputs"),
         (["sample", str(SFT), "--policy", "mock/schema", "-o", "c.jsonl"], "top_pp: 1\n",
          "top_pp: Extra inputs"),
