@@ -80,7 +80,9 @@ class PairConfig(PromptConfig):
     @field_validator("strategy")
     @classmethod
     def _known_strategy(cls, value: str) -> str:
-        PAIR_STRATEGIES.entry(value)  # an unknown name lists the known ones
+        if value not in PAIR_STRATEGIES:
+            known = ", ".join(PAIR_STRATEGIES.names())
+            raise ValueError(f"unknown pair strategy {value!r}; known: {known}")
         return value
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from ..components import SCORERS
 from ..config import ScoreConfig, StrictModel, build_config, load_config
 from ..errors import ConfigError
 from ..serve.config import ServeFile
@@ -31,8 +32,10 @@ class RewardColumns(StrictModel):
 class RewardOptions(StrictModel):
     """How a reward function reaches its scorer and turns rewards into numbers."""
 
-    method: Literal["longreward", "s2l"] = Field(
-        "longreward", description="Scoring method: LongReward (LLM judge) or S2L-RM."
+    method: str = Field(
+        "longreward",
+        description="Scoring method: longreward (LLM judge), s2l (S2L-RM) or any other name "
+        "in components.SCORERS.",
     )
     judge: str | None = Field(
         None,
@@ -85,6 +88,14 @@ class RewardOptions(StrictModel):
     request_timeout: float = Field(
         600.0, gt=0, description="With server: seconds one request may take."
     )
+
+    @field_validator("method")
+    @classmethod
+    def _known_method(cls, value: str) -> str:
+        if value not in SCORERS:
+            known = ", ".join(SCORERS.names())
+            raise ValueError(f"unknown scoring method {value!r}; known: {known}")
+        return value
 
     @model_validator(mode="after")
     def _one_way(self) -> RewardOptions:
