@@ -42,7 +42,12 @@ class RetryConfig(StrictModel):
 
 
 class JudgeConfig(StrictModel):
-    """How to reach and drive a judge backend."""
+    """How to reach and drive a judge backend.
+
+    Any other key is a backend's own section (``local:``), validated by that backend's config
+    model (components.JUDGES); read it with :meth:`section`."""
+
+    model_config = ConfigDict(extra="allow", validate_assignment=True)
 
     base_url: str | None = Field(
         None, description="OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1."
@@ -71,10 +76,6 @@ class JudgeConfig(StrictModel):
     )
     temperature: float = Field(0.0, ge=0, description="Sampling temperature of judge calls.")
     seed: int | None = Field(None, description="Sampling seed sent to servers that accept one.")
-
-    # Any other key is a backend's own section (``local:``), validated by that backend's
-    # config model (components.JUDGES); read it with :meth:`section`.
-    model_config = ConfigDict(extra="allow", validate_assignment=True)
 
     @model_validator(mode="before")
     @classmethod
