@@ -27,7 +27,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def local_judge() -> Iterator[Judge]:
     # One thread: two contend badly when other work shares the 2 cores (20 s vs 1 s a call).
-    judge = create_judge("local/gemma-3-270m", JudgeConfig(n_ctx=2048, n_threads=1))
+    judge = create_judge("local/gemma-3-270m", JudgeConfig(local={"n_ctx": 2048, "n_threads": 1}))
     yield judge
     asyncio.run(judge.aclose())
 

@@ -63,7 +63,7 @@ def test_a_child_killed_by_a_signal_becomes_a_config_error(
 
     monkeypatch.setattr(llama_probe, "probe_command", _crashing_child)
     with pytest.raises(ConfigError) as info:
-        create_judge("local/gemma-3-270m", JudgeConfig(n_ctx=512, n_threads=1))
+        create_judge("local/gemma-3-270m", JudgeConfig(local={"n_ctx": 512, "n_threads": 1}))
     message = str(info.value)
     assert "SIGSEGV" in message
     assert "--no-binary llama-cpp-python" in message and "CMAKE_ARGS=" in message

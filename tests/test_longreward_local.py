@@ -41,7 +41,7 @@ def test_grammar_bounds_are_capped_for_llama_cpp() -> None:
 def test_longreward_on_the_local_judge(tmp_path: Path) -> None:
     from longjudge.judges.local import LocalJudge
 
-    judge = LocalJudge("gemma-3-270m", JudgeConfig(n_ctx=4096, n_threads=2))
+    judge = LocalJudge("gemma-3-270m", JudgeConfig(local={"n_ctx": 4096, "n_threads": 2}))
     cache = JudgeCache(tmp_path / "c.sqlite")
     config = LongRewardConfig(
         max_statements=3,

@@ -79,6 +79,41 @@ def test_equal_best_scores_pick_the_first_in_order() -> None:
         "b", "a")
 
 
+BM = PairConfig(strategy="best-median")
+
+
+def test_best_median_rejects_the_lower_median_of_the_scored() -> None:
+    rewards = [lr("a", 9.0), lr("b", 2.0), lr("u", None), lr("c", 5.0), lr("d", 7.0),
+               lr("e", 4.0)]
+    pick = select_pair(rewards, BM)  # ranked 2, 4, 5, 7, 9: the median is 5
+    assert ids(pick) == ("a", "c")
+    assert not isinstance(pick, str) and (pick.chosen_score, pick.rejected_score) == (9.0, 5.0)
+    # an even count takes the lower of the two middle ones; two candidates: best-worst
+    assert ids(select_pair(rewards[:2] + rewards[3:5], BM)) == ("a", "c")
+    assert ids(select_pair([lr("a", 1.0), lr("b", 3.0)], BM)) == ("b", "a")
+    # the median scored as high as the best: a tie, never a pair of equals
+    assert select_pair([lr("a", 8.0), lr("b", 8.0), lr("c", 1.0)], BM) == "tie"
+    assert select_pair([lr("a", 8.0), lr("b", 7.5), lr("c", 1.0)],
+                       PairConfig(strategy="best-median", min_margin=1.0)) == "below_margin"
+    assert select_pair([lr("a", 8.0), lr("u", None)], BM) == "too_few_scored"
+
+
+def test_best_median_pairs_of_a_run() -> None:
+    data = RunData(
+        rewards=[lr(c, t, eid=e) for e, c, t in [("e1", "a", 9.0), ("e1", "b", 1.0),
+                                                  ("e1", "c", 6.0), ("e2", "d", 3.0),
+                                                  ("e2", "f", 3.0)]],
+        examples={e: Example(id=e, context="ctx", query="q?") for e in ("e1", "e2")},
+        candidates={(e, c): Candidate(example_id=e, id=c, text=f"answer {c}")
+                    for e, c in [("e1", "a"), ("e1", "b"), ("e1", "c"), ("e2", "d"),
+                                 ("e2", "f")]},
+    )
+    result = make_pairs(data, BM)
+    assert [(p.chosen_id, p.rejected_id, p.strategy) for p in result.pairs] == [
+        ("a", "c", "best-median")]
+    assert result.summary["no_pair"] == {"tie": 1}
+
+
 def test_s2l_uses_only_the_trust_region() -> None:
     rewards = [s2l("in-hi", 4.0), s2l("out-top", 9.0, outside=True), s2l("in-lo", 1.0),
                s2l("out-low", -5.0, outside=True), s2l("un", None)]

@@ -166,7 +166,7 @@ def test_local_model_samples_two_short_candidates(tmp_path: Path) -> None:
     example = Example(id="s1", context="Paris is the capital of France.", query="Capital?")
     config = SampleConfig.model_validate(
         {"n": 2, "max_tokens": 24, "temperature": 1.0, "seed": 7,
-         "judge": {"n_ctx": 512, "n_threads": 2}}
+         "judge": {"local": {"n_ctx": 512, "n_threads": 2}}}
     )
     out = tmp_path / "local.jsonl"
     result = asyncio.run(sample_file([example], "local/gemma-3-270m", out, config))

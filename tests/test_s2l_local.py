@@ -84,7 +84,7 @@ def test_cli_with_the_local_judge(tiny_rm: Path, tmp_path: Path) -> None:
     ))
     config = tmp_path / "config.yaml"
     config.write_text(yaml.safe_dump({
-        "judge": {"n_ctx": 2048, "n_threads": 2},
+        "judge": {"local": {"n_ctx": 2048, "n_threads": 2}},
         "run": {"progress": False},
         "s2l": {"max_tokens": 160, "reasoning_chars": 200, "with_baseline": True},
     }))

@@ -17,7 +17,7 @@ from longjudge.config import ScoreConfig, build_config
 from longjudge.errors import ConfigError, JudgeError
 from longjudge.judges.base import Judge, JudgeRequest, JudgeResponse
 from longjudge.runtime.cache import JudgeCache
-from longjudge.scoring import ENGINES, RunResult, ScoringContext, get_engine, method_section
+from longjudge.scoring import ENGINES, RunResult, ScoringContext, get_engine
 from longjudge.testing.fake_config import FakeJudgeConfig
 from longjudge.testing.fake_judge import FakeJudgeServer
 from longjudge.types import Candidate, Example
@@ -157,9 +157,10 @@ def test_scorer_that_cannot_be_built_leaves_nothing_open(
 def test_each_method_gets_its_own_section(judge: FakeJudgeServer, tmp_path: Path) -> None:
     cfg = config(judge, tmp_path, s2l={"rm": "http/http://127.0.0.1:9"},
                  longbench_chat={"max_shots": 1})
-    assert method_section("longbench-chat", cfg) == {"max_shots": 1}
-    assert method_section("longreward", cfg) == {}
-    assert method_section("plugin-method", cfg) == {}
+    lbc = cfg.section("longbench-chat")
+    assert lbc is not None and lbc.model_dump()["max_shots"] == 1
+    assert cfg.section("longreward") == cfg.section("longreward")  # absent: the defaults
+    assert cfg.sections() == ["longbench_chat", "s2l"]
     # the LongReward scorer is not handed the s2l section (that `else` is gone)
     ctx = ScoringContext("openai/fake-judge", "longbench-chat", cfg)
     assert ctx.scorer.describe()["lbc_judge"]["max_shots"] == 1
@@ -184,7 +185,7 @@ def test_run_result_has_one_serialisation() -> None:
 
 
 def test_engines_by_name() -> None:
-    assert sorted(ENGINES) == ["local", "ray"]
+    assert ENGINES.names() == ["local", "ray"]
     from longjudge.scoring.local import run_local
 
     assert get_engine("local") is run_local

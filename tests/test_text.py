@@ -218,7 +218,7 @@ def test_local_judge_brings_its_own_tokenizer() -> None:
     from longjudge.config import JudgeConfig
     from longjudge.judges.local import LocalJudge
 
-    judge = LocalJudge("gemma-3-270m", JudgeConfig(n_ctx=512, n_threads=1))
+    judge = LocalJudge("gemma-3-270m", JudgeConfig(local={"n_ctx": 512, "n_threads": 1}))
     tok = get_tokenizer(None, judge=judge)
     assert tok.name.startswith("gguf:") and get_tokenizer(None, judge=judge) is tok
     assert tok.count("A short sentence.") == judge.tokenize_count("A short sentence.")

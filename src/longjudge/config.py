@@ -1,28 +1,29 @@
 """Typed configs shared by every command. Each field documents itself.
 
-Precedence: defaults < YAML file (``--config``) < CLI flags. Unknown keys are errors, and
-validation lives here rather than in the code that uses a value. Scorer-specific configs live
-beside their scorers (``scorers/longreward/config.py``, ``scorers/s2l/config.py``,
-``scorers/longbench_chat.py``) and are nested into :class:`ScoreConfig`.
+Precedence: defaults < YAML file (``--config``) < CLI flags, assembled by
+:func:`~longjudge.config_base.load_config` for every command. Unknown keys are errors, and
+validation lives here rather than in the code that uses a value.
+
+Sections that belong to one component are validated by that component's config model, found
+through its registry in :mod:`longjudge.components`: a scoring method's top-level section
+(``longreward:``, ``s2l:``) by the scorer's model, a judge backend's section of ``judge:``
+(``judge.local:``) by the backend's. Every section present is validated when the config is
+built, whatever the command (a typo under ``longreward:`` fails a ``--method s2l`` run), and a
+new component needs no new field here.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Literal, TypeVar
+from collections.abc import Mapping
+from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from .errors import ConfigError
+from .components import JUDGES, SCORERS
+from .config_base import StrictModel, build_config, deep_merge, load_config, load_yaml, prefixed
+from .registry import Registry
 
 StructuredDialect = Literal["auto", "json_schema", "json_object", "none"]
-
-
-class StrictModel(BaseModel):
-    """Base of every config: unknown keys are errors, assignments are validated."""
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
 class RetryConfig(StrictModel):
@@ -41,7 +42,12 @@ class RetryConfig(StrictModel):
 
 
 class JudgeConfig(StrictModel):
-    """How to reach and drive a judge backend."""
+    """How to reach and drive a judge backend.
+
+    Any other key is a backend's own section (``local:``), validated by that backend's config
+    model (components.JUDGES); read it with :meth:`section`."""
+
+    model_config = ConfigDict(extra="allow", validate_assignment=True)
 
     base_url: str | None = Field(
         None, description="OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1."
@@ -69,16 +75,21 @@ class JudgeConfig(StrictModel):
         "one request at a time (local llama.cpp) caps it at 1.",
     )
     temperature: float = Field(0.0, ge=0, description="Sampling temperature of judge calls.")
-    max_tokens: int = Field(1024, ge=1, description="Completion budget of one judge call.")
     seed: int | None = Field(None, description="Sampling seed sent to servers that accept one.")
-    model_path: str | None = Field(
-        None, description="Local backend: a GGUF file; default the packaged Gemma 3 270M."
-    )
-    n_ctx: int = Field(8192, ge=512, description="Local backend: context window in tokens.")
-    n_threads: int | None = Field(None, description="Local backend: CPU threads (default: all).")
-    tokenizer: str | None = Field(
-        None, description="A local Hugging Face tokenizer directory or tokenizer.json file."
-    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _backend_sections(cls, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            for key in data:
+                if key in _MOVED_JUDGE_KEYS:
+                    raise ValueError(f"{key} {_MOVED_JUDGE_KEYS[key]}")
+        return _validate_sections(cls, data, JUDGES)
+
+    def section(self, backend: str) -> BaseModel | None:
+        """The validated ``judge.<backend>:`` section (its defaults when absent); None for a
+        backend that takes no settings."""
+        return _section(self, backend, JUDGES)
 
 
 class CacheConfig(StrictModel):
@@ -140,22 +151,17 @@ class RecordLimits(StrictModel):
 class ScoreConfig(StrictModel):
     """Everything ``longjudge score`` (and the server and the Ray engine) is driven by.
 
-    The YAML file has one key per field; the method sections are validated by the scorer they
-    belong to (``scorers/longreward/config.py``, ``scorers/s2l/config.py``).
+    The YAML file has one key per field, plus one section per scoring method (``longreward:``,
+    ``s2l:``: any name in components.SCORERS), validated by that scorer's config model when
+    this config is built. Read a method's settings with :meth:`section`.
     """
+
+    model_config = ConfigDict(extra="allow", validate_assignment=True)
 
     judge: JudgeConfig = Field(default_factory=JudgeConfig, description="The judge backend.")
     cache: CacheConfig = Field(default_factory=CacheConfig, description="The judge cache.")
     retry: RetryConfig = Field(default_factory=RetryConfig, description="The retry policy.")
     run: RunConfig = Field(default_factory=RunConfig, description="Concurrency and resume.")
-    longreward: dict[str, Any] = Field(
-        default_factory=dict, description="LongRewardConfig fields (method longreward)."
-    )
-    s2l: dict[str, Any] = Field(default_factory=dict, description="S2LConfig fields (method s2l).")
-    longbench_chat: dict[str, Any] = Field(
-        default_factory=dict,
-        description="LongBenchChatConfig fields (method longbench-chat, `eval judge`).",
-    )
     example_fields: dict[str, Any] = Field(
         default_factory=dict, description="Field mapping of the examples file (io.ExampleFields)."
     )
@@ -167,48 +173,78 @@ class ScoreConfig(StrictModel):
         default_factory=RecordLimits, description="Per-record size limits (context, response)."
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _method_sections(cls, data: Any) -> Any:
+        return _validate_sections(cls, data, SCORERS)
 
-M = TypeVar("M", bound=BaseModel)
+    def section(self, method: str) -> BaseModel | None:
+        """The validated settings of scoring ``method`` (its section, else its defaults);
+        None for a method that takes no settings. An unknown method is a ConfigError."""
+        return _section(self, method, SCORERS)
 
-
-def load_yaml(path: str | Path) -> dict[str, Any]:
-    """Read a YAML mapping; anything else is a ConfigError."""
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read config {path}: {exc}") from exc
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"config {path} must be a mapping, not {type(data).__name__}")
-    return data
+    def sections(self) -> list[str]:
+        """The method sections present (the YAML file's and the flags')."""
+        return sorted(self.model_extra or {})
 
 
-def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    """Merge ``override`` into a copy of ``base``, recursing into nested mappings."""
-    out = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = deep_merge(out[key], value)
-        else:
-            out[key] = value
+#: Keys that used to sit in ``judge:``, and where they went.
+_MOVED_JUDGE_KEYS = {
+    "n_ctx": "moved to judge.local.n_ctx (a setting of the local backend)",
+    "n_threads": "moved to judge.local.n_threads (a setting of the local backend)",
+    "model_path": "moved to judge.local.model_path (a setting of the local backend)",
+    "max_tokens": "removed: it was never read; a judge call's completion budget is set per "
+    "method (longreward.max_tokens, s2l.max_tokens)",
+    "tokenizer": "removed: it was never read; LongReward's windows use longreward.tokenizer",
+}
+
+
+def _validate_sections(model: type[BaseModel], data: Any, registry: Registry[Any]) -> Any:
+    """``data`` with every key that is not a field of ``model`` validated as the section of
+    the registry entry of that name; an unknown key is an error naming it."""
+    if not isinstance(data, Mapping):
+        return data
+    out = dict(data)
+    errors: list[Any] = []
+    for key, value in data.items():
+        if key in model.model_fields:
+            continue
+        name = _entry_name(key, registry)
+        if name is None:
+            errors.append({"type": "extra_forbidden", "loc": (key,), "input": value})
+            continue
+        section = registry.config_model(name)
+        if section is None:
+            if value:
+                raise ValueError(f"{key}: {registry.kind} {key!r} takes no settings")
+            out[key] = None
+        elif not isinstance(value, section):
+            try:
+                out[key] = section.model_validate({} if value is None else value)
+            except ValidationError as exc:
+                errors.extend(prefixed(exc, key))
+    if errors:
+        raise ValidationError.from_exception_data(model.__name__, errors)
     return out
 
 
-def build_config(model: type[M], *layers: dict[str, Any] | None) -> M:
-    """Validate ``model`` from layered mappings (later layers win); errors name the key."""
-    merged: dict[str, Any] = {}
-    for layer in layers:
-        if layer:
-            merged = deep_merge(merged, layer)
-    try:
-        return model.model_validate(merged)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise ConfigError(f"invalid {model.__name__}: {problems}") from exc
+def _entry_name(key: Any, registry: Registry[Any]) -> str | None:
+    """The registry entry a section key names: the entry's name, or the name with ``_`` for
+    ``-`` (``longbench_chat:`` is the section of method ``longbench-chat``); None if none."""
+    if not isinstance(key, str):
+        return None
+    for name in (key, key.replace("_", "-")):
+        if name in registry:
+            return name
+    return None
+
+
+def _section(config: BaseModel, name: str, registry: Registry[Any]) -> BaseModel | None:
+    extra = config.model_extra or {}
+    present = extra.get(name, extra.get(name.replace("-", "_")))
+    if isinstance(present, BaseModel):
+        return present
+    return registry.validate(name, None)
 
 
 __all__ = [
@@ -222,5 +258,6 @@ __all__ = [
     "StructuredDialect",
     "build_config",
     "deep_merge",
+    "load_config",
     "load_yaml",
 ]

@@ -23,7 +23,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
-from .config import build_config
+from .config_base import build_config
 from .errors import ConfigError, MissingDependencyError
 
 F = TypeVar("F")
@@ -70,6 +70,10 @@ class Registry(Generic[F]):
         if entry.name in self._entries and not replace:
             raise ValueError(f"{self.kind} {entry.name!r} is already registered")
         self._entries[entry.name] = entry
+
+    def remove(self, name: str) -> Entry:
+        """Unregister ``name`` (a plugin's or a test's entry); returns the entry removed."""
+        return self._entries.pop(self.entry(name).name)
 
     def names(self) -> list[str]:
         return sorted(self._entries)

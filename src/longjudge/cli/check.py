@@ -10,17 +10,19 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from ..config import JudgeConfig, build_config, load_yaml
+from ..config import JudgeConfig, load_config
 from ..errors import LongJudgeError
 from ..judges.registry import create_judge
 from ..prompts.check import DEFAULT_QUESTION
 from ..runtime.check import CheckResult, run_check
+from ..serve.config import ServeFile
 from .app import app, console, out
 
 
 def _judge_config(config_file: Path | None, flags: dict[str, Any]) -> JudgeConfig:
-    file_layer = load_yaml(config_file).get("judge") if config_file else None
-    return build_config(JudgeConfig, file_layer, {k: v for k, v in flags.items() if v is not None})
+    """The judge section of a score or server config file (validated whole) under ``flags``."""
+    given = {k: v for k, v in flags.items() if v is not None}
+    return load_config(ServeFile, config_file, {"judge": given}).judge
 
 
 def _print(spec: str, result: CheckResult) -> None:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from ..config import ScoreConfig, build_config, load_yaml
+from ..config import ScoreConfig, load_config
 from ..evaluation.ranking import DEFAULT_SUBSET_SAMPLES, DEFAULT_SUBSET_SEED
 from ..runtime.rundir import REWARDS, RunDir
 from .app import HELP_MARKUP, app, console, out
@@ -280,7 +280,6 @@ def judge_cmd(
     directory usable as --gold."""
     from ..evaluation.longbench_chat import LbcJob, run_lbc_job
 
-    layer = load_yaml(config) if config else {}
     flags: dict[str, Any] = {"judge": {}, "cache": {}, "longbench_chat": {}}
     if base_url is not None:
         flags["judge"]["base_url"] = base_url
@@ -298,7 +297,7 @@ def judge_cmd(
         responses=responses.resolve(),
         judge=judge,
         out=out_dir,
-        config=build_config(ScoreConfig, layer, flags),
+        config=load_config(ScoreConfig, config, flags),
     )
     entry = asyncio.run(run_lbc_job(job))
     from .tables import rewards_table, table_notes

@@ -12,7 +12,7 @@ from .app import app, out
 @app.command("judges")
 def list_judges() -> None:
     """List the judge backends, what each needs, and an example spec."""
-    table = Table("backend", "needs", "example")
+    table = Table("backend", "what", "needs", "example")
     for info in backends().values():
-        table.add_row(info.name, escape(info.needs), escape(info.example))
+        table.add_row(info.name, escape(info.summary), escape(info.needs), escape(info.example))
     out.print(table)

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ..config import build_config, load_yaml
+from ..config import build_config, load_config
 from ..io import ExampleFields, RecordError, read_examples, write_records
 from ..preference.dataset import trl_rows, write_pairs
 from ..preference.pairs import PairConfig, make_pairs
@@ -69,7 +69,7 @@ def sample(
         judge__base_url=base_url,
         judge__max_concurrency=concurrency,
     )
-    cfg = build_config(SampleConfig, load_yaml(config) if config else None, flags)
+    cfg = load_config(SampleConfig, config, flags)
     examples = read_examples(input, build_config(ExampleFields, cfg.example_fields or None))
     _report_input_errors(examples.errors)
     result = asyncio.run(sample_file(examples.records, policy, out_file, cfg))
@@ -101,7 +101,9 @@ def pairs(
     out_path: Annotated[Path, typer.Option("--out", "-o", help=".jsonl, .parquet or a dir.")],
     strategy: Annotated[
         str | None,
-        typer.Option("--strategy", "-s", help="best-worst (default), s2l, s2l-baseline."),
+        typer.Option(
+            "--strategy", "-s", help="best-worst (default), best-median, s2l, s2l-baseline."
+        ),
     ] = None,
     examples: Annotated[Path | None, typer.Option(help="Default: the run's input.")] = None,
     responses: Annotated[Path | None, typer.Option(help="Default: the run's responses.")] = None,
@@ -112,7 +114,7 @@ def pairs(
 ) -> None:
     """Make one preference pair per prompt from a run's rewards (TRL conversational format)."""
     flags = flag_layer(strategy=strategy, min_margin=min_margin, min_scored=min_scored)
-    cfg = build_config(PairConfig, load_yaml(config) if config else None, flags)
+    cfg = load_config(PairConfig, config, flags)
     data = load_run(run_dir, examples, responses)
     _report_input_errors(data.errors)
     _report_stale(data)

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from ..config import ScoreConfig, build_config, load_yaml
-from ..errors import ConfigError
+from ..components import ENGINES
+from ..config import ScoreConfig, load_config
 from ..runtime.rundir import RunDir
 from ..types import Reward
 from .app import app, console, flag_layer, out
@@ -50,7 +50,7 @@ def score(
 ) -> None:
     """Score every response of INPUT's examples; resumes when --out already holds results."""
     # the scorers' imports, only when used
-    from ..scoring.engines import engine_names, run_job_sync
+    from ..scoring.engines import run_job_sync
     from ..scoring.job import ScoreJob
 
     flags = flag_layer(
@@ -62,11 +62,10 @@ def score(
         s2l__rm=rm,
         s2l__variant=variant,
     )
-    cfg = build_config(ScoreConfig, load_yaml(config) if config else None, flags)
+    cfg = load_config(ScoreConfig, config, flags)
     if out_dir is None and not dry_run:
         out_dir = Path("runs") / time.strftime("%Y%m%d-%H%M%S")
-    if engine not in engine_names():
-        raise ConfigError(f"--engine must be one of {', '.join(engine_names())}, not {engine!r}")
+    ENGINES.entry(engine)  # an unknown engine is an error listing the known ones
     # Absolute input paths: config.yaml records them, and `pairs`, `report` and resume read
     # them back from any working directory.
     inputs = (input.resolve(), responses.resolve())

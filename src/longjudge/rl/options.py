@@ -9,10 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from ..config import ScoreConfig, StrictModel, build_config, load_yaml
+from ..components import SCORERS
+from ..config import ScoreConfig, StrictModel, build_config, load_config
 from ..errors import ConfigError
+from ..serve.config import ServeFile
 
 
 class RewardColumns(StrictModel):
@@ -30,8 +32,10 @@ class RewardColumns(StrictModel):
 class RewardOptions(StrictModel):
     """How a reward function reaches its scorer and turns rewards into numbers."""
 
-    method: Literal["longreward", "s2l"] = Field(
-        "longreward", description="Scoring method: LongReward (LLM judge) or S2L-RM."
+    method: str = Field(
+        "longreward",
+        description="Scoring method: longreward (LLM judge), s2l (S2L-RM) or any other name "
+        "in components.SCORERS.",
     )
     judge: str | None = Field(
         None,
@@ -85,6 +89,14 @@ class RewardOptions(StrictModel):
         600.0, gt=0, description="With server: seconds one request may take."
     )
 
+    @field_validator("method")
+    @classmethod
+    def _known_method(cls, value: str) -> str:
+        if value not in SCORERS:
+            known = ", ".join(SCORERS.names())
+            raise ValueError(f"unknown scoring method {value!r}; known: {known}")
+        return value
+
     @model_validator(mode="after")
     def _one_way(self) -> RewardOptions:
         if (self.judge is None) == (self.server is None):
@@ -103,20 +115,19 @@ def score_config(config: str | Path | dict[str, Any] | ScoreConfig | None,
                  base_url: str | None = None) -> ScoreConfig:
     """The ``longjudge score`` config from a YAML path, a mapping or a ready object;
     ``base_url`` wins over the file's ``judge.base_url`` (as the CLI flag does). A ``serve:``
-    section (a server's file) is ignored here."""
+    section (a server's file) is validated and then set aside."""
+    flags = {"judge": {"base_url": base_url}} if base_url is not None else None
+    if isinstance(config, (str, Path)):
+        return load_config(ServeFile, config, flags).score_config()
     if isinstance(config, ScoreConfig):
         data: dict[str, Any] = config.model_dump()
-    elif isinstance(config, (str, Path)):
-        data = load_yaml(config)
     elif config is None:
         data = {}
     elif isinstance(config, dict):
         data = dict(config)
     else:
         raise ConfigError(f"config must be a path, a mapping or a ScoreConfig, not {config!r:.60}")
-    data.pop("serve", None)
-    flags = {"judge": {"base_url": base_url}} if base_url is not None else None
-    return build_config(ScoreConfig, data, flags)
+    return build_config(ServeFile, data, flags).score_config()
 
 
 __all__ = ["RewardColumns", "RewardOptions", "score_config"]

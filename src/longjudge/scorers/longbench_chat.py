@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..config import StrictModel, build_config
+from ..config import StrictModel
 from ..errors import InputError, JudgeError, ParseError
 from ..io.records import RecordError
 from ..io.sources import iter_raw
@@ -41,7 +41,6 @@ from ..runtime.fingerprint import digest
 from ..runtime.usage import UsageTracker
 from ..types import Candidate, DimensionScore, Example, Reward
 from .base import Scorer, hash_prompts
-from .registry import register_scorer
 
 METHOD = "lbc_judge"
 Rating = Literal[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
@@ -250,9 +249,9 @@ class LongBenchChatScorer(Scorer):
         )
 
 
-@register_scorer("longbench-chat")
-def _make(client: JudgeClient, options: dict[str, Any]) -> LongBenchChatScorer:
-    config = build_config(LongBenchChatConfig, options)
+def make_scorer(client: JudgeClient, config: LongBenchChatConfig) -> LongBenchChatScorer:
+    """The ``longbench-chat`` scorer's factory (components.SCORERS): the rated examples file
+    read once (bad lines become the job's input errors; none usable is an error)."""
     rated: list[RatedAnswer] = []
     bad: list[RecordError] = []
     if config.examples_file is not None:
@@ -270,6 +269,7 @@ __all__ = [
     "LongBenchChatConfig",
     "LongBenchChatScorer",
     "RatedAnswer",
+    "make_scorer",
     "read_rated_answers",
     "render_shots",
     "shots_for",

@@ -1,60 +1,43 @@
-"""Scoring methods registered by name (``longreward``, ``s2l``, ``longbench-chat``).
+"""Scoring methods by name (``longreward``, ``s2l``), declared in
+:data:`longjudge.components.SCORERS`.
 
-A factory takes the judge client and the method's config section (a mapping from the YAML file
-and CLI flags) and returns a ready :class:`Scorer`; it validates the section into its own typed
-config, so unknown keys are errors. Heavy dependencies are imported inside factories.
+A scorer's factory takes the judge client and the method's validated config (an instance of
+the config model its entry names) and returns a ready :class:`Scorer`. Heavy dependencies are
+imported inside factories. A :class:`~longjudge.config.ScoreConfig` holds every method's
+section, validated when it is built: ``config.section(method)``.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..errors import ConfigError
+from pydantic import BaseModel
+
+from ..components import SCORERS
 from ..runtime.client import JudgeClient
 from .base import Scorer
 
-ScorerFactory = Callable[[JudgeClient, dict[str, Any]], Scorer]
-
-_SCORERS: dict[str, ScorerFactory] = {}
-
-
-def register_scorer(name: str) -> Callable[[ScorerFactory], ScorerFactory]:
-    def wrap(factory: ScorerFactory) -> ScorerFactory:
-        _SCORERS[name] = factory
-        return factory
-
-    return wrap
+ScorerFactory = Callable[[JudgeClient, Any], Scorer]
 
 
 def scorer_names() -> list[str]:
-    _load_builtin()
-    return sorted(_SCORERS)
+    return SCORERS.names()
 
 
-def build_scorer(method: str, client: JudgeClient, options: dict[str, Any] | None = None) -> Scorer:
-    """Build the scorer ``method`` from its config section."""
-    _load_builtin()
-    if method not in _SCORERS:
-        raise ConfigError(
-            f"unknown scoring method {method!r}; known: {', '.join(sorted(_SCORERS))}"
-        )
-    return _SCORERS[method](client, dict(options or {}))
+def build_scorer(
+    method: str, client: JudgeClient, config: BaseModel | Mapping[str, Any] | None = None
+) -> Scorer:
+    """Build the scorer ``method``. ``config`` is its settings: the validated section
+    (``score_config.section(method)``), or a mapping validated here (None: the defaults)."""
+    entry_model = SCORERS.config_model(method)
+    if entry_model is not None and isinstance(config, entry_model):
+        settings: BaseModel | None = config
+    else:
+        raw = config.model_dump() if isinstance(config, BaseModel) else config
+        settings = SCORERS.validate(method, raw)
+    factory: ScorerFactory = SCORERS.factory(method)
+    return factory(client, settings)
 
 
-#: The built-in scorers, by module name: imported on first use (their @register_scorer
-#: decorators register them), so the registry does not import the modules that import it.
-_BUILTIN = (
-    "longjudge.scorers.longreward",
-    "longjudge.scorers.s2l.scorer",
-    "longjudge.scorers.longbench_chat",
-)
-
-
-def _load_builtin() -> None:
-    for module in _BUILTIN:
-        importlib.import_module(module)
-
-
-__all__ = ["build_scorer", "register_scorer", "scorer_names"]
+__all__ = ["ScorerFactory", "build_scorer", "scorer_names"]

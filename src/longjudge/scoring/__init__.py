@@ -4,7 +4,7 @@ a job's judge, cache, client and scorer; the runner (bounded async map, the one 
 what a job records in its run directory. Every entry point (CLI, server, Ray, LongBench-Chat
 judging, RL) goes through here."""
 
-from .context import ScoringContext, method_section
+from .context import ScoringContext
 from .engines import ENGINES, engine_names, get_engine, run_job, run_job_sync
 from .job import JobOutcome, ScoreJob, load_groups
 from .runner import Group, RunResult, plan_run, run_scoring
@@ -19,7 +19,6 @@ __all__ = [
     "engine_names",
     "get_engine",
     "load_groups",
-    "method_section",
     "plan_run",
     "run_job",
     "run_job_sync",

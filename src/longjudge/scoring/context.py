@@ -30,17 +30,6 @@ from ..scorers.base import Scorer
 from ..scorers.registry import build_scorer
 
 
-def method_section(method: str, config: ScoreConfig) -> dict[str, Any]:
-    """The config section of ``method``: the :class:`ScoreConfig` field of the method's name
-    with ``-`` as ``_`` (``longreward``, ``s2l``, ``longbench_chat``); empty for a method
-    without one (a plugin's), whose factory then sees its defaults."""
-    name = method.replace("-", "_")
-    if name not in ScoreConfig.model_fields:
-        return {}
-    section = getattr(config, name)
-    return dict(section) if isinstance(section, dict) else {}
-
-
 class ScoringContext:
     """Owns the judge, cache, client and scorer built from (judge spec, method, config).
 
@@ -76,7 +65,7 @@ class ScoringContext:
                 seed=config.judge.seed,
             )
             # The one place a job's scorer is built.
-            self.scorer: Scorer = build_scorer(method, self.client, method_section(method, config))
+            self.scorer: Scorer = build_scorer(method, self.client, config.section(method))
         except BaseException:
             self._close_after_failed_start(built)
             raise
@@ -131,4 +120,4 @@ class ScoringContext:
         await self.aclose()
 
 
-__all__ = ["ScoringContext", "method_section"]
+__all__ = ["ScoringContext"]

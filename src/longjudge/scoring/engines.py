@@ -1,39 +1,29 @@
 """Engines by name: each is ``async (ScoreJob) -> JobOutcome``; :func:`run_job` picks one.
 
-The table names each engine's function as ``"module:function"``, imported on first use: this
-module imports no engine, so ``distributed/`` (above this layer) is never imported from here
-at module level and there is no import cycle. (The component registry will declare the same
-table as its ENGINES registry; until then, this map is it.)
+The engines are declared in :data:`longjudge.components.ENGINES` as ``"module:function"``,
+imported on first use: this module imports no engine, so ``distributed/`` (above this layer)
+is never imported from here and there is no import cycle.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
 from collections.abc import Awaitable, Callable
 
-from ..errors import ConfigError
+from ..components import ENGINES
 from .job import JobOutcome, ScoreJob
 
 Engine = Callable[[ScoreJob], Awaitable[JobOutcome]]
 
-#: name -> "module:function" of an ``async (ScoreJob) -> JobOutcome``.
-ENGINES: dict[str, str] = {
-    "local": "longjudge.scoring.local:run_local",
-    "ray": "longjudge.distributed.ray_engine:run_ray",
-}
-
 
 def engine_names() -> list[str]:
-    return sorted(ENGINES)
+    return ENGINES.names()
 
 
 def get_engine(name: str) -> Engine:
-    """The engine called ``name``; an unknown name is a ConfigError listing the known ones."""
-    if name not in ENGINES:
-        raise ConfigError(f"unknown engine {name!r}; known: {', '.join(engine_names())}")
-    module, _, function = ENGINES[name].partition(":")
-    engine: Engine = getattr(importlib.import_module(module), function)
+    """The engine called ``name``; an unknown name is a ConfigError listing the known ones,
+    a missing extra (ray) an install hint."""
+    engine: Engine = ENGINES.factory(name)
     return engine
 
 

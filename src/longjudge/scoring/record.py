@@ -14,7 +14,6 @@ from .runner import Group, RunResult
 
 #: The method sections of :class:`~longjudge.config.ScoreConfig`: the scorer's
 #: ``describe()`` states the one in use, resolved, so none is copied raw into config.yaml.
-METHOD_SECTIONS = {"longreward", "s2l", "longbench_chat"}
 
 
 def resolved_config(job: ScoreJob, described: dict[str, Any], setup: Setup) -> dict[str, Any]:
@@ -28,7 +27,7 @@ def resolved_config(job: ScoreJob, described: dict[str, Any], setup: Setup) -> d
             "responses": str(job.responses),
             "judge_spec": job.judge,
             **described,
-            **job.config.model_dump(mode="json", exclude=METHOD_SECTIONS),
+            **job.config.model_dump(mode="json", exclude=set(job.config.sections())),
             "fingerprint": setup.to_dict(),
         }
     )
@@ -99,7 +98,6 @@ def finish_rundir(
 
 
 __all__ = [
-    "METHOD_SECTIONS",
     "finish_rundir",
     "input_errors_of",
     "resolved_config",

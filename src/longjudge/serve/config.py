@@ -8,7 +8,7 @@ import re
 
 from pydantic import Field, field_validator
 
-from ..config import StrictModel
+from ..config import ScoreConfig, StrictModel
 from .network import parse_networks
 
 
@@ -132,4 +132,16 @@ class ServeConfig(StrictModel):
         return [str(n) for n in parse_networks(value)]
 
 
-__all__ = ["GetRewardConfig", "ServeConfig"]
+class ServeFile(ScoreConfig):
+    """A server's YAML file: the ``longjudge score`` sections plus ``serve:``. Every section
+    is validated when the file is loaded, by any command that reads it (serve, check, the RL
+    reward function)."""
+
+    serve: ServeConfig = Field(default_factory=ServeConfig, description="The server itself.")
+
+    def score_config(self) -> ScoreConfig:
+        """The scoring part, as the :class:`ScoreConfig` the scorers are driven by."""
+        return ScoreConfig.model_validate(self.model_dump(exclude={"serve"}))
+
+
+__all__ = ["GetRewardConfig", "ServeConfig", "ServeFile"]

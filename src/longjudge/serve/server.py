@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..config import ScoreConfig, build_config, load_yaml
+from ..config import ScoreConfig, load_config
 from ..errors import ConfigError
 from .auth import BearerAuth
-from .config import ServeConfig
+from .config import ServeConfig, ServeFile
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -43,12 +43,8 @@ def load_configs(
     serve_flags: dict[str, Any] | None = None,
 ) -> tuple[ScoreConfig, ServeConfig]:
     """The ``score`` sections and the ``serve:`` section of one YAML file (flags win)."""
-    data = load_yaml(path) if path else {}
-    serve_section = data.pop("serve", None) or {}
-    return (
-        build_config(ScoreConfig, data, score_flags),
-        build_config(ServeConfig, serve_section, serve_flags),
-    )
+    loaded = load_config(ServeFile, path, score_flags, {"serve": serve_flags or {}})
+    return loaded.score_config(), loaded.serve
 
 
 def access_summary(serve: ServeConfig, token: str | None) -> str:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from ..config import StrictModel, build_config
 
@@ -67,11 +67,24 @@ class TrainJob:
     options: TrainOptions = field(default_factory=TrainOptions)
 
 
+class TrainFile(StrictModel):
+    """The YAML file of ``longjudge train``: DPOConfig keys at the top (checked against TRL's
+    DPOConfig before any weight is loaded) and longjudge's own options under ``longjudge:``."""
+
+    model_config = ConfigDict(extra="allow", validate_assignment=True)
+
+    longjudge: TrainOptions = Field(
+        default_factory=TrainOptions, description="longjudge's own training options."
+    )
+
+    def split(self) -> tuple[dict[str, Any], TrainOptions]:
+        """The DPOConfig keys and the :class:`TrainOptions`."""
+        return dict(self.model_extra or {}), self.longjudge
+
+
 def split_config(data: dict[str, Any]) -> tuple[dict[str, Any], TrainOptions]:
     """Split a YAML mapping into DPOConfig keys and :class:`TrainOptions`."""
-    data = dict(data)
-    options = build_config(TrainOptions, data.pop(OPTIONS_KEY, None) or {})
-    return data, options
+    return build_config(TrainFile, data).split()
 
 
 __all__ = [
@@ -81,6 +94,7 @@ __all__ = [
     "DEFAULT_MAX_LENGTH",
     "OPTIONS_KEY",
     "LoraOptions",
+    "TrainFile",
     "TrainJob",
     "TrainOptions",
     "split_config",

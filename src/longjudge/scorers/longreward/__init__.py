@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from ...config import build_config
 from ...runtime.client import JudgeClient
-from ..registry import register_scorer
 from .config import DIMENSIONS, LongRewardConfig
 from .scorer import LongReward, combine
 
 
-@register_scorer("longreward")
-def _make(client: JudgeClient, options: dict[str, Any]) -> LongReward:
-    return LongReward(client, build_config(LongRewardConfig, options))
+def make_scorer(client: JudgeClient, config: LongRewardConfig) -> LongReward:
+    """The ``longreward`` scorer's factory (components.SCORERS)."""
+    return LongReward(client, config)
 
 
-__all__ = ["DIMENSIONS", "LongReward", "LongRewardConfig", "combine"]
+__all__ = ["DIMENSIONS", "LongReward", "LongRewardConfig", "combine", "make_scorer"]

@@ -6,7 +6,6 @@ from .registry import (
     RMOptions,
     create_reward_model,
     parse_rm_spec,
-    register_reward_model,
     reward_model_backends,
 )
 
@@ -20,7 +19,6 @@ __all__ = [
     "build_messages",
     "create_reward_model",
     "parse_rm_spec",
-    "register_reward_model",
     "reward_model_backends",
     "user_turn",
 ]

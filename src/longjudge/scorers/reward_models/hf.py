@@ -39,7 +39,7 @@ from typing import Any
 from ...errors import ConfigError, MissingDependencyError
 from ..s2l.config import S2LConfig
 from .base import RewardModel, RMItem, RMScore, build_messages
-from .registry import RMOptions, register_reward_model
+from .registry import RMOptions
 
 
 class HFRewardModel(RewardModel):
@@ -307,14 +307,9 @@ def _hint(target: str, remote: bool) -> str:
     return "" if remote else " (a model with its own code needs trust_remote_code: true)"
 
 
-@register_reward_model(
-    "hf",
-    needs="pip install 'longjudge[rm]' (torch, transformers); a local model directory or a "
-    "model already in the Hugging Face cache",
-    example="hf/./models/ArmoRM-Llama3-8B-v0.1",
-)
-def _make(target: str, options: RMOptions) -> RewardModel:
+def make_reward_model(target: str, options: RMOptions) -> RewardModel:
+    """This backend's factory (components.REWARD_MODELS)."""
     return HFRewardModel(target, options.config)
 
 
-__all__ = ["HFRewardModel"]
+__all__ = ["HFRewardModel", "make_reward_model"]

@@ -43,7 +43,7 @@ from ...runtime.limiter import limiter_for
 from ...runtime.retry import call_with_retry
 from ...types import Usage
 from .base import RewardModel, RMItem, RMScore, build_messages
-from .registry import RMOptions, register_reward_model
+from .registry import RMOptions
 
 STEP = "rm.http"
 
@@ -270,13 +270,9 @@ def _vllm_score(data: Any, api: str, index: int | None) -> RMScore:
     raise FatalJudgeError(f"/{api} gave {len(values)} values; set s2l.logit_index")
 
 
-@register_reward_model(
-    "http",
-    needs="a reward model server: longjudge's JSON contract, or vLLM's /classify or /pooling",
-    example="http/http://127.0.0.1:8001/score",
-)
-def _make(target: str, options: RMOptions) -> RewardModel:
+def make_reward_model(target: str, options: RMOptions) -> RewardModel:
+    """This backend's factory (components.REWARD_MODELS)."""
     return HTTPRewardModel(target, options)
 
 
-__all__ = ["HTTPRewardModel", "classify_http_error", "status_error"]
+__all__ = ["HTTPRewardModel", "classify_http_error", "make_reward_model", "status_error"]

@@ -1,17 +1,20 @@
-"""Reward model backends registered by name; a spec ``backend/target`` picks one.
+"""Reward model backends by name, declared in :data:`longjudge.components.REWARD_MODELS`;
+a spec ``backend/target`` picks one.
 
-``hf/<local path or model name>`` and ``http/<url>`` are built in. Each factory imports its
-optional dependencies (torch, transformers) inside, so ``import longjudge`` stays light.
+``hf/<local path or model name>`` and ``http/<url>`` are built in. Each factory,
+``make(target, options: RMOptions) -> RewardModel``, imports its optional dependencies (torch,
+transformers) inside, so ``import longjudge`` stays light.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ...components import REWARD_MODELS
 from ...config import RetryConfig
 from ...errors import ConfigError
+from ...registry import Entry
 from ...runtime.cache import JudgeCache
 from ...runtime.usage import UsageTracker
 from ..s2l.config import S2LConfig
@@ -31,32 +34,9 @@ class RMOptions:
 RMFactory = Callable[[str, RMOptions], RewardModel]
 
 
-@dataclass(frozen=True)
-class RMBackendInfo:
-    name: str
-    factory: RMFactory
-    needs: str
-    example: str
-
-
-_BACKENDS: dict[str, RMBackendInfo] = {}
-
-
-def register_reward_model(
-    name: str, *, needs: str, example: str
-) -> Callable[[RMFactory], RMFactory]:
-    """Decorator: register ``factory(target, options) -> RewardModel`` under ``name``."""
-
-    def wrap(factory: RMFactory) -> RMFactory:
-        _BACKENDS[name] = RMBackendInfo(name, factory, needs, example)
-        return factory
-
-    return wrap
-
-
-def reward_model_backends() -> dict[str, RMBackendInfo]:
-    _load_builtin()
-    return dict(_BACKENDS)
+def reward_model_backends() -> dict[str, Entry]:
+    """The registered backends by name."""
+    return {entry.name: entry for entry in REWARD_MODELS.entries()}
 
 
 def parse_rm_spec(spec: str) -> tuple[str, str]:
@@ -73,30 +53,14 @@ def parse_rm_spec(spec: str) -> tuple[str, str]:
 def create_reward_model(spec: str, options: RMOptions | None = None) -> RewardModel:
     """Build the reward model a spec names."""
     backend, target = parse_rm_spec(spec)
-    infos = reward_model_backends()
-    if backend not in infos:
-        raise ConfigError(
-            f"unknown reward model backend {backend!r}; known: {', '.join(sorted(infos))}"
-        )
-    return infos[backend].factory(target, options or RMOptions())
-
-
-#: The built-in reward-model backends, by module name: imported on first use (their
-#: decorators register them; heavy imports stay inside the factories), so the registry does
-#: not import the modules that import it.
-_BUILTIN = ("longjudge.scorers.reward_models.hf", "longjudge.scorers.reward_models.http")
-
-
-def _load_builtin() -> None:
-    for module in _BUILTIN:
-        importlib.import_module(module)
+    factory: RMFactory = REWARD_MODELS.factory(backend)
+    return factory(target, options or RMOptions())
 
 
 __all__ = [
-    "RMBackendInfo",
+    "RMFactory",
     "RMOptions",
     "create_reward_model",
     "parse_rm_spec",
-    "register_reward_model",
     "reward_model_backends",
 ]

@@ -17,13 +17,12 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from ...config import build_config
+from ...components import REWARD_MODELS
 from ...errors import ConfigError, LongJudgeError
 from ...prompts.base import Language, detect_language
 from ...runtime.client import JudgeClient
 from ...types import Candidate, DimensionScore, Example, Reward, Usage
 from ..base import Scorer, hash_prompts
-from ..registry import register_scorer
 from ..reward_models import (
     RewardModel,
     RMBatcher,
@@ -32,7 +31,6 @@ from ..reward_models import (
     RMScore,
     create_reward_model,
     parse_rm_spec,
-    reward_model_backends,
 )
 from .config import S2LConfig
 from .verifier import verifier_prompt, verify
@@ -202,11 +200,9 @@ def _as_result(outcome: RMScore | BaseException) -> RMScore:
     return outcome
 
 
-@register_scorer("s2l")
-def make_scorer(client: JudgeClient, options: dict[str, Any]) -> S2LScorer:
-    """The S2L-RM scorer of a job: its ``s2l:`` section validated, the reward model loaded (none
-    in a dry run, where only the verifier's calls are counted)."""
-    config = build_config(S2LConfig, options)
+def make_scorer(client: JudgeClient, config: S2LConfig) -> S2LScorer:
+    """The ``s2l`` scorer's factory (components.SCORERS): the reward model loaded (none in a
+    dry run, where only the verifier's calls are counted)."""
     if not config.rm:
         raise ConfigError(
             "method s2l needs a reward model: --rm hf/<path or model name> or --rm http/<url> "
@@ -214,8 +210,7 @@ def make_scorer(client: JudgeClient, options: dict[str, Any]) -> S2LScorer:
         )
     if client.dry_run:  # count the verifier's calls; load no model
         backend, _ = parse_rm_spec(config.rm)
-        if backend not in reward_model_backends():
-            raise ConfigError(f"unknown reward model backend {backend!r}")
+        REWARD_MODELS.entry(backend)  # an unknown backend is an error listing the known ones
         return S2LScorer(client, config, None)
     options_ = RMOptions(config, client.retry, client.cache, client.usage)
     return S2LScorer(client, config, create_reward_model(config.rm, options_))
