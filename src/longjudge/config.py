@@ -244,7 +244,9 @@ def _section(config: BaseModel, name: str, registry: Registry[Any]) -> BaseModel
     present = extra.get(name, extra.get(name.replace("-", "_")))
     if isinstance(present, BaseModel):
         return present
-    return registry.validate(name, None)
+    # None (absent: the defaults), or a mapping assigned after validation (``config.s2l = {}``
+    # sets an extra attribute without the model validator): validated here either way
+    return registry.validate(name, present)
 
 
 __all__ = [
