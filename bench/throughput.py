@@ -56,7 +56,12 @@ def parse_row(text: str) -> tuple[int, float, int | None]:
 
 
 def measure(
-    capacity: int, latency: float, flag: int | None, candidates: int, profile: bool
+    capacity: int,
+    latency: float,
+    flag: int | None,
+    candidates: int,
+    profile: bool,
+    retrieval: str = "bm25",
 ) -> dict[str, Any]:
     prompts = -(-candidates // 10)
     # The server process imports the statement-rich script from bench/_common.py.
@@ -79,6 +84,7 @@ def measure(
                 "judge": judge,
                 "cache": {"path": str(tmp / "cache.sqlite")},
                 "run": {"progress": False},
+                "longreward": {"retrieval": {"method": retrieval}},
             }
             config = build_config(ScoreConfig, layers)
             job = ScoreJob(examples, responses, "openai/fake-judge", "longreward", config,
@@ -143,10 +149,17 @@ def main() -> None:
                         help="C:L or C:L:N (N = --concurrency); default: the grid")
     parser.add_argument("--candidates", type=int, default=500)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--retrieval", default="bm25", choices=["bm25", "auto", "dense", "hybrid"],
+        help="evidence retrieval (default bm25: the client's own cost; 'auto' is hybrid "
+        "where the embed extra is installed, and embedding the windows and statements then "
+        "costs far more CPU than the judge calls)",
+    )
     args = parser.parse_args()
     print(
         f"{args.candidates} candidates (copies of the bundled prompt, 10 responses each, 15 "
-        "statements per response); LongReward defaults; fake server with capacity C and "
+        "statements per response); LongReward defaults, retrieval "
+        f"{args.retrieval}; fake server with capacity C and "
         f"latency L; python {sys.version.split()[0]}, {os.cpu_count()} CPUs"
     )
     print(
@@ -155,7 +168,7 @@ def main() -> None:
         f"{'load':>5}"
     )
     for capacity, latency, flag in args.rows:
-        r = measure(capacity, latency, flag, args.candidates, args.profile)
+        r = measure(capacity, latency, flag, args.candidates, args.profile, args.retrieval)
         print(
             f"{r['C']:4d} {r['L']:4.1f} {r['flag'] or '-'!s:>13} {r['calls']:6d} "
             f"{r['span']:7.1f} {r['rate']:7.1f} {capacity / latency:6.0f} {r['ratio']:12.2f} "
