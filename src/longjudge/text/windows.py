@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from bisect import bisect_right
 from collections import OrderedDict
+from itertools import accumulate
 
 from ..types import Chunk
 from .sentences import split_sentences
@@ -16,11 +17,8 @@ class _Cuts:
 
     def __init__(self, spans: list[Span]) -> None:
         self.starts = [s for s, _ in spans]
-        self.reach: list[int] = []  # running max of token ends: monotonic, for bisect
-        high = 0
-        for _, end in spans:
-            high = max(high, end)
-            self.reach.append(high)
+        # running max of token ends: monotonic, for bisect
+        self.reach: list[int] = list(accumulate((end for _, end in spans), max, initial=0))[1:]
         self.n = len(spans)
 
     def allowed(self, t: int) -> bool:
