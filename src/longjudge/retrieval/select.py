@@ -70,6 +70,7 @@ def pick(
     ):
         order = np.concatenate(([first], order[order != first]))
     costs: list[int] = tokens.tolist()
+    smallest = min(costs, default=0)
     chosen: list[int] = []
     used = 0
     for index in order.tolist():
@@ -83,8 +84,8 @@ def pick(
             continue
         chosen.append(index)
         used += cost
-        if len(chosen) >= top_k or used >= budget:
-            break
+        if len(chosen) >= top_k or used >= budget or used + smallest > budget:
+            break  # (the last test: no window left could fit)
     return chosen
 
 
