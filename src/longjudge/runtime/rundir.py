@@ -31,6 +31,7 @@ candidates are scored again on resume.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import fcntl
 import json
@@ -38,6 +39,7 @@ import os
 import socket
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -263,6 +265,7 @@ class _Syncer:
     """
 
     def __init__(self) -> None:
+        _LIVE.add(self)
         self._cond = threading.Condition()
         self._pending: list[int] = []
         self._handed = 0  # descriptors handed over
@@ -309,6 +312,18 @@ class _Syncer:
                 if error is not None and self._error is None:
                     self._error = error
                 self._cond.notify_all()
+
+
+#: Every syncer, so that a process that exits without flushing (a Ray actor writing a shard)
+#: still syncs what it appended.
+_LIVE: weakref.WeakSet[_Syncer] = weakref.WeakSet()
+
+
+@atexit.register
+def _flush_at_exit() -> None:
+    for syncer in list(_LIVE):
+        with contextlib.suppress(OSError):
+            syncer.wait()
 
 
 def _sync_and_close(fds: list[int]) -> OSError | None:
