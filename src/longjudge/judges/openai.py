@@ -36,6 +36,7 @@ from ..errors import (
 )
 from ..redact import redact_url, url_secrets
 from .base import Judge, JudgeRequest, JudgeResponse
+from .http11 import Answer, ConnectFailed, Dropped, Http11Pool
 from .registry import register_backend
 
 if TYPE_CHECKING:
@@ -104,6 +105,20 @@ class OpenAIJudge(Judge):
             for _ in range(pools)
         ]
         self._next_pool = itertools.cycle(self._pools).__next__
+        #: The lean HTTP/1.1 client (:mod:`.http11`) for a plain http:// server without a proxy.
+        self._lean: Http11Pool | None = None
+        if self.base_url.startswith("http://") and not _proxy_configured():
+            self._lean = Http11Pool(
+                self.base_url,
+                {
+                    "Authorization": f"Bearer {self._api_key or 'not-needed'}",
+                    "Content-Type": "application/json",
+                    "Accept": "application/json",
+                },
+                timeout=config.timeout,
+                keepalive_expiry=KEEPALIVE_EXPIRY,
+                max_idle=keep + 2,
+            )
 
     def identity(self) -> dict[str, Any]:
         return {"backend": self.backend, "model": self.model, "base_url": self.public_url}
@@ -117,6 +132,11 @@ class OpenAIJudge(Judge):
 
     async def probe(self) -> None:
         """``GET /models``: answered by OpenAI, vLLM, SGLang and llama.cpp's server."""
+        if self._lean is not None:
+            answer = await self._lean_call("GET", "models", b"", timeout=5.0)
+            if answer.status_code >= 400:
+                raise self._status_error(answer)
+            return
         httpx = self._httpx
         try:
             response = await self._next_pool().get("models", timeout=5.0)
@@ -168,6 +188,11 @@ class OpenAIJudge(Judge):
 
     async def _create(self, request: JudgeRequest, dialect: str) -> JudgeResponse:
         content = json.dumps(self._body(request, dialect), ensure_ascii=False).encode()
+        if self._lean is not None:
+            answer = await self._lean_call("POST", "chat/completions", content)
+            if answer.status_code >= 400:
+                raise self._status_error(answer)
+            return _completion(answer.content, request, dialect, self.model)
         httpx = self._httpx
         try:
             response = await self._next_pool().post("chat/completions", content=content)
@@ -183,7 +208,22 @@ class OpenAIJudge(Judge):
             raise self._status_error(response)
         return _completion(response.content, request, dialect, self.model)
 
-    def _status_error(self, response: httpx.Response) -> JudgeError:
+    async def _lean_call(
+        self, method: str, path: str, body: bytes, timeout: float | None = None
+    ) -> Answer:
+        """One exchange on the lean client, its failures classified as httpx's are."""
+        assert self._lean is not None
+        try:
+            return await self._lean.request(method, path, body, timeout)
+        except TimeoutError:
+            raise TransientJudgeError("timeout: no answer in time") from None
+        except ConnectFailed as exc:  # refused or not resolved: no connection was made
+            raise UnreachableJudgeError(self._scrub(f"connection error: {exc}")) from None
+        except (Dropped, OSError) as exc:  # e.g. dropped after connecting
+            message = self._scrub(f"connection error: {type(exc).__name__}: {exc}")
+            raise TransientJudgeError(message) from None
+
+    def _status_error(self, response: httpx.Response | Answer) -> JudgeError:
         status = response.status_code
         message = self._scrub(f"HTTP {status}: {_error_text(response)}")
         retry_after = _retry_after(response.headers.get("retry-after"))
@@ -207,6 +247,8 @@ class OpenAIJudge(Judge):
         return redact_url(text)
 
     async def aclose(self) -> None:
+        if self._lean is not None:
+            await self._lean.aclose()
         for pool in self._pools:
             await pool.aclose()
 
@@ -241,7 +283,13 @@ def _completion(raw: bytes, request: JudgeRequest, dialect: str, model: str) -> 
     )
 
 
-def _error_text(response: httpx.Response) -> str:
+def _proxy_configured() -> bool:
+    """Whether the environment names a proxy (then httpx, which honours it, sends)."""
+    names = ("http_proxy", "all_proxy")
+    return any(os.environ.get(n) or os.environ.get(n.upper()) for n in names)
+
+
+def _error_text(response: httpx.Response | Answer) -> str:
     """The server's error message (OpenAI's ``{"error": {"message"}}``), else its body."""
     text = response.text
     try:
