@@ -146,7 +146,7 @@ def test_refused_dropped_and_timed_out() -> None:
                 await pool(server).request("POST", "x", b"{}")
         server, _ = await serve(hang)()
         async with server:
-            with pytest.raises(TimeoutError):
+            with pytest.raises(asyncio.TimeoutError):
                 await pool(server, timeout=0.2).request("POST", "x", b"{}")
 
     asyncio.run(go())

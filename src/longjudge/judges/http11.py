@@ -13,12 +13,13 @@ closed meanwhile (no byte of answer came back) is sent once more on a fresh conn
 are framed by ``Content-Length``, ``Transfer-Encoding: chunked`` or the end of the connection;
 ``Connection: close`` is honoured; one time limit covers connecting, sending and reading. Errors
 are :class:`ConnectFailed` (no connection was made), :class:`Dropped` (the connection failed
-during the exchange) and :class:`TimeoutError`.
+during the exchange) and :class:`asyncio.TimeoutError`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -94,26 +95,33 @@ class Http11Pool:
     async def request(
         self, method: str, path: str, body: bytes = b"", timeout: float | None = None
     ) -> Answer:
-        """Send one request and read its answer (TimeoutError past ``timeout`` seconds)."""
+        """Send one request and read its answer (``asyncio.TimeoutError``, the builtin
+        TimeoutError since Python 3.11, past ``timeout`` seconds)."""
         head = (
             f"{method} {self.prefix}{path} HTTP/1.1\r\n{self._head}"
             f"Content-Length: {len(body)}\r\n\r\n"
         ).encode("latin-1")
-        async with asyncio.timeout(self.timeout if timeout is None else timeout):
-            while self._idle:
-                conn = self._idle.pop()
-                if not conn.usable(self.keepalive_expiry):
-                    conn.close()
-                    continue
-                try:
-                    return await self._exchange(conn, head, body)
-                except _NothingBack:
-                    continue  # the server closed it while idle: try another, then a new one
-            conn = await self._connect()
+        limit = self.timeout if timeout is None else timeout
+        if sys.version_info >= (3, 11):
+            async with asyncio.timeout(limit):
+                return await self._send(head, body)
+        return await asyncio.wait_for(self._send(head, body), limit)  # pragma: no cover
+
+    async def _send(self, head: bytes, body: bytes) -> Answer:
+        while self._idle:
+            conn = self._idle.pop()
+            if not conn.usable(self.keepalive_expiry):
+                conn.close()
+                continue
             try:
                 return await self._exchange(conn, head, body)
-            except _NothingBack as exc:
-                raise Dropped("the server closed the connection without answering") from exc
+            except _NothingBack:
+                continue  # the server closed it while idle: try another, then a new one
+        conn = await self._connect()
+        try:
+            return await self._exchange(conn, head, body)
+        except _NothingBack as exc:
+            raise Dropped("the server closed the connection without answering") from exc
 
     async def _connect(self) -> _Connection:
         try:

@@ -11,8 +11,8 @@ The request is one POST of a JSON body, and the answer is read as plain JSON: th
 of longjudge together (it rebuilds and revalidates every request and answer), for the four
 fields a judge needs. A plain ``http://`` server with no proxy in the environment is spoken to
 with the lean HTTP/1.1 client of :mod:`.http11` (about 0.3 ms of CPU per call against httpx's
-1.9 ms); ``https://`` and proxies go through httpx. Errors are classified here, from the HTTP status and the server's
-message, into :mod:`longjudge.errors`.
+1.9 ms); ``https://`` and proxies go through httpx. Errors are classified here, from the HTTP
+status and the server's message, into :mod:`longjudge.errors`.
 
 The API key is read from the environment variable the config names, and is scrubbed from every
 error message this backend raises, as are credentials in the base URL
@@ -22,6 +22,7 @@ the judge's identity (cache keys hold what changes the output, never a credentia
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import os
@@ -217,7 +218,7 @@ class OpenAIJudge(Judge):
         assert self._lean is not None
         try:
             return await self._lean.request(method, path, body, timeout)
-        except TimeoutError:
+        except asyncio.TimeoutError:
             raise TransientJudgeError("timeout: no answer in time") from None
         except ConnectFailed as exc:  # refused or not resolved: no connection was made
             raise UnreachableJudgeError(self._scrub(f"connection error: {exc}")) from None
