@@ -137,3 +137,32 @@ def test_second_look_is_off_by_default() -> None:
     (reward,) = lr.score_sync(EXAMPLE, [cand(0, "Town 12 handles 120 ships.")])
     assert faith(reward)[1]["second_look"]["calls"] == 0
     assert script.calls["lr_support_batch"] == 1
+
+
+def _normalise_char_by_char(text: str) -> tuple[str, list[int]]:
+    # The definition: quotes made plain, each whitespace run one space, a leading run dropped.
+    table = str.maketrans({"\u201c": '"', "\u201d": '"', "\u2019": "'", "`": "'"})
+    out: list[str] = []
+    where: list[int] = []
+    space = False
+    for i, ch in enumerate(text.translate(table)):
+        if ch.isspace():
+            if out and not space:
+                out.append(" ")
+                where.append(i)
+            space = True
+            continue
+        out.append(ch)
+        where.append(i)
+        space = False
+    return "".join(out), where
+
+
+def test_normalise_agrees_with_its_definition_on_awkward_text() -> None:
+    import random
+
+    alphabet = " \t\n\r\u00a0\u2003\u3000\x1c\x1fab\u201c\u201d'`x.中"
+    rng = random.Random(7)
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 24)))
+        assert normalise(text) == _normalise_char_by_char(text), repr(text)

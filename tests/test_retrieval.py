@@ -342,3 +342,36 @@ def test_wice_dense_and_hybrid_find_gold_evidence() -> None:
           f"hybrid {hybrid_hits / len(rows):.1%}")
     assert dense_hits / len(rows) >= 0.5
     assert hybrid_hits / len(rows) >= 0.5
+
+
+def _pick_full_scan(
+    scores: np.ndarray, tokens: np.ndarray, budget: int, top_k: int, positive_only: bool
+) -> list[int]:
+    # The definition: walk every window best first, take each one that still fits.
+    chosen: list[int] = []
+    used = 0
+    for i in np.lexsort((np.arange(scores.size), -scores)):
+        score = float(scores[i])
+        if not np.isfinite(score) or (positive_only and score <= 0):
+            break
+        if chosen and used + int(tokens[i]) > budget:
+            continue
+        chosen.append(int(i))
+        used += int(tokens[i])
+        if len(chosen) >= top_k or used >= budget:
+            break
+    return chosen
+
+
+def test_pick_stops_early_only_when_nothing_else_could_fit() -> None:
+    rng = np.random.default_rng(3)
+    for _ in range(500):
+        n = int(rng.integers(1, 40))
+        scores = rng.normal(size=n)
+        scores[rng.random(n) < 0.1] = -np.inf
+        tokens = rng.integers(1, 90, size=n)
+        budget, top_k = int(rng.integers(1, 400)), int(rng.integers(1, 12))
+        for positive_only in (False, True):
+            expected = _pick_full_scan(scores, tokens, budget, top_k, positive_only)
+            got = pick(scores, tokens, budget, top_k, positive_only=positive_only)
+            assert got == expected

@@ -283,3 +283,26 @@ def test_random_cancellations_and_overloads_leave_no_slot_behind() -> None:
     limiter, done, cancelled = asyncio.run(go())
     assert limiter.in_flight == 0 and not limiter._waiters
     assert done + cancelled == 300 and cancelled > 0 and limiter.peak_in_flight <= 5
+
+
+def test_watchers_hear_of_room_only_when_no_request_waits_for_it() -> None:
+    async def go() -> list[str]:
+        heard: list[str] = []
+        limiter = AdaptiveLimiter(2, initial=2)
+        unwatch = limiter.watch(lambda: heard.append(f"room {limiter.idle}"))
+        a, b = limiter.try_slot(), limiter.try_slot()
+        assert a is not None and b is not None and limiter.idle == 0
+        waiter = asyncio.ensure_future(limiter.slot().__aenter__())
+        await asyncio.sleep(0)
+        assert limiter.waiting == 1
+        a.release()  # handed straight to the waiter: no room to report
+        slot = await waiter
+        assert heard == [] and limiter.in_flight == 2
+        b.release()  # now a slot is free and nobody waits
+        assert heard == ["room 1"]
+        unwatch()
+        slot.release()
+        assert heard == ["room 1"]  # no longer watched
+        return heard
+
+    asyncio.run(go())

@@ -62,7 +62,7 @@ _VERDICT_NONCE = re.compile(rf"<<<{VERDICT_LABEL} ([0-9a-f]{{16}})>>>")
 def detect_language(*texts: str) -> Language:
     """'zh' when CJK characters make up a real share of the text, else 'en'."""
     sample = "".join(t[:4000] for t in texts)
-    letters = sum(1 for ch in sample if ch.isalpha())
+    letters = sum(map(str.isalpha, sample))  # counted in C, not by a generator
     cjk = len(_CJK.findall(sample))
     return "zh" if letters and cjk / letters > 0.2 else "en"
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -165,13 +166,22 @@ def _stem(word: str) -> str:
 def bm25_terms(text: str) -> list[str]:
     """The BM25 terms of ``text``: stemmed non-stopwords and CJK bigrams."""
     terms: list[str] = []
-    for match in _TERM.finditer(text.lower()):
-        run = match.group()
-        if re.match(f"[{CJK_RANGES}]", run):
-            terms.extend([run] if len(run) == 1 else [run[i : i + 2] for i in range(len(run) - 1)])
-        elif run not in STOPWORDS and (len(run) > 1 or run.isdigit()):
-            terms.append(_stem(run))
+    for run in _TERM.findall(text.lower()):
+        terms.extend(_run_terms(run))
     return terms
+
+
+_CJK_CHAR = re.compile(f"[{CJK_RANGES}]")
+
+
+@lru_cache(maxsize=1 << 16)
+def _run_terms(run: str) -> tuple[str, ...]:
+    # One word or CJK run's terms; texts repeat their words, so each is worked out once.
+    if _CJK_CHAR.match(run):
+        return (run,) if len(run) == 1 else tuple(run[i : i + 2] for i in range(len(run) - 1))
+    if run not in STOPWORDS and (len(run) > 1 or run.isdigit()):
+        return (_stem(run),)
+    return ()
 
 
 class BM25Index(ScoringIndex):

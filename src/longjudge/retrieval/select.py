@@ -13,7 +13,9 @@ Pure numpy functions, each testable alone:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -62,57 +64,56 @@ def pick(
     any is eligible, even if it alone passes the budget.
     """
     order = np.lexsort((np.arange(scores.size), -scores))
-    if first is not None and np.isfinite(scores[first]) and (
-        not positive_only or scores[first] > 0
+    values: list[float] = scores.tolist()  # plain floats: no numpy scalar per window
+    if first is not None and math.isfinite(values[first]) and (
+        not positive_only or values[first] > 0
     ):
         order = np.concatenate(([first], order[order != first]))
+    costs: list[int] = tokens.tolist()
+    smallest = min(costs, default=0)
     chosen: list[int] = []
     used = 0
-    for i in order:
-        index = int(i)
-        score = scores[index]
-        if not np.isfinite(score) or (positive_only and score <= 0):
+    for index in order.tolist():
+        score = values[index]
+        if not math.isfinite(score) or (positive_only and score <= 0):
             break
         if banned and index in banned:
             continue
-        cost = int(tokens[index])
+        cost = int(costs[index])
         if chosen and used + cost > budget:
             continue
         chosen.append(index)
         used += cost
-        if len(chosen) >= top_k or used >= budget:
-            break
+        if len(chosen) >= top_k or used >= budget or used + smallest > budget:
+            break  # (the last test: no window left could fit)
     return chosen
 
 
 def excerpts(chunks: Sequence[Chunk], picked: Sequence[int], scores: np.ndarray) -> list[Evidence]:
     """Picked windows as excerpts in document order; windows that touch become one."""
-    out: list[Evidence] = []
+    runs: list[list[Any]] = []  # [first window, start, end, windows, tokens, best score]
     for index in sorted(picked):
         chunk = chunks[index]
         score = float(scores[index])
-        last = out[-1] if out else None
-        if last is not None and last.chunk_index + last.windows == index:
-            out[-1] = last.model_copy(
-                update={
-                    "end": chunk.end,
-                    "windows": last.windows + 1,
-                    "n_tokens": last.n_tokens + chunk.n_tokens,
-                    "score": max(last.score, score),
-                }
-            )
+        last = runs[-1] if runs else None
+        if last is not None and last[0] + last[3] == index:
+            last[2] = chunk.end
+            last[3] += 1
+            last[4] += chunk.n_tokens
+            last[5] = max(last[5], score)
         else:
-            out.append(
-                Evidence(
-                    chunk_index=index,
-                    start=chunk.start,
-                    end=chunk.end,
-                    score=score,
-                    windows=1,
-                    n_tokens=chunk.n_tokens,
-                )
-            )
-    return out
+            runs.append([index, chunk.start, chunk.end, 1, chunk.n_tokens, score])
+    return [
+        Evidence(
+            chunk_index=first,
+            start=start,
+            end=end,
+            score=score,
+            windows=windows,
+            n_tokens=n_tokens,
+        )
+        for first, start, end, windows, n_tokens, score in runs
+    ]
 
 
 __all__ = ["excerpts", "mix_context", "pick", "smooth"]

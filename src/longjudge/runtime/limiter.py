@@ -149,6 +149,15 @@ class AdaptiveLimiter:
         self._history_head: list[tuple[float, int]] = [(0.0, self.limit)]
         self._history_tail: deque[tuple[float, int]] = deque(maxlen=HISTORY_TAIL)
         self._history_dropped = 0
+        self._on_room: list[Callable[[], None]] = []
+
+    def watch(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call ``callback()`` whenever slots may have become free with nobody waiting for them
+        (a release, a raised limit); returns the function that stops the calls. Prompt
+        admission (:func:`~longjudge.runtime.pipeline.pipelined`) waits on this instead of
+        polling."""
+        self._on_room.append(callback)
+        return lambda: self._on_room.remove(callback)
 
     @property
     def max_concurrency(self) -> int:
@@ -198,6 +207,7 @@ class AdaptiveLimiter:
                     self._hand_over()
                 elif waiter in self._waiters:  # _hand_over may have dropped it already
                     self._waiters.remove(waiter)
+                    self._hand_over()
                 raise
             if self.in_flight <= self.limit:
                 return
@@ -218,6 +228,9 @@ class AdaptiveLimiter:
             if not waiter.done():
                 self._take()
                 waiter.set_result(None)
+        if self._on_room and not self._waiters and self.in_flight < self.limit:
+            for callback in self._on_room:
+                callback()
 
     # -- adaptation ---------------------------------------------------------------------------
 

@@ -5,9 +5,10 @@ their verification), so one prompt alone seldom keeps a judge busy, and a fixed 
 prompts in flight is either too few (the judge waits for the client between steps) or too many
 (memory grows with the job). :func:`pipelined` starts the next prompt whenever the judge's
 concurrency limit (:class:`~longjudge.runtime.limiter.AdaptiveLimiter`) has free slots that no
-request waits for, and otherwise waits for a prompt to finish or a slot to free up (it looks
-again every few milliseconds). So the limiter's queue is never empty for long while work
-remains, and prompts in flight stay about as many as the judge can serve.
+request waits for, and otherwise sleeps until a prompt finishes or the limiter reports room
+(:meth:`~longjudge.runtime.limiter.AdaptiveLimiter.watch`: a release or a raised limit; no
+polling, which cost a timer per few milliseconds). So the limiter's queue is never empty for
+long while work remains, and prompts in flight stay about as many as the judge can serve.
 
 Memory stays bounded: never more prompts than the limit itself (every prompt in flight has at
 least one request to make), and never more than ``hard_cap`` when one is set
@@ -23,9 +24,6 @@ from typing import TypeVar
 from .limiter import AdaptiveLimiter
 
 G = TypeVar("G")
-
-#: Seconds between two looks at the limiter while it has no free slot.
-TICK = 0.005
 
 
 async def pipelined(
@@ -52,6 +50,7 @@ async def pipelined(
             errors.append(task.exception())  # type: ignore[arg-type]
         wake.set()
 
+    unwatch = limiter.watch(wake.set)
     try:
         while True:
             cap = max(2, limiter.limit)
@@ -71,11 +70,9 @@ async def pipelined(
             if exhausted and not active:
                 break
             wake.clear()
-            try:
-                await asyncio.wait_for(wake.wait(), None if exhausted else TICK)
-            except asyncio.TimeoutError:
-                pass
+            await wake.wait()
     finally:
+        unwatch()
         if active:  # cancelled from outside: take the prompts in flight down with us
             for task in active:
                 task.cancel()
@@ -87,4 +84,4 @@ async def pipelined(
 
 _END = object()
 
-__all__ = ["TICK", "pipelined"]
+__all__ = ["pipelined"]

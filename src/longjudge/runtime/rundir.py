@@ -17,16 +17,29 @@ is (:mod:`longjudge.runtime.fingerprint`). A directory holds the results of one 
 with another judge, scoring config or prompts is refused (:class:`RunDirError`) unless it asks
 to ``rescore``, which moves the old results to ``superseded/`` first. A line torn by a crash is
 cut off before the first append, and when a candidate has several lines the last one wins.
+
+Durability without blocking the event loop: an append is one ``write`` of the whole line on
+the calling thread (so it is in the file, in order, for every reader at once), and the
+``fsync`` that makes it survive a power cut is done by a background thread that syncs all the
+lines written since its last pass at once (an ``fsync`` costs 1-10 ms, a write microseconds).
+:meth:`RunDir.flush` waits until every line appended so far is synced (or raises the
+``OSError`` the sync met); every method that reads the results, writes the summary or moves
+files, and leaving :meth:`RunDir.lock`, flushes first: a reward the summary counts is durable.
+A crash can lose only lines not yet synced, which were never counted in a summary; their
+candidates are scored again on resume.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import fcntl
 import json
 import os
 import socket
+import threading
 import time
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -55,6 +68,7 @@ class RunDir:
         self.path = Path(path)
         self.path.mkdir(parents=True, exist_ok=True)
         self._repaired: set[str] = set()  # files whose torn tail was cut (before appending)
+        self._syncer = _Syncer()
 
     @classmethod
     def existing(cls, path: str | Path) -> RunDir:
@@ -86,7 +100,10 @@ class RunDir:
             os.pwrite(fd, holder.encode(), 0)
             yield
         finally:
-            os.close(fd)  # releases the flock
+            try:
+                self.flush()  # durable before the next job may take the directory
+            finally:
+                os.close(fd)  # releases the flock
 
     def claim(self, setup: Setup, rescore: bool = False) -> str | None:
         """Make the directory hold ``setup``'s results only, before a job writes into it.
@@ -94,6 +111,7 @@ class RunDir:
         With ``rescore`` every earlier result moves to ``superseded/`` (returned); otherwise a
         directory with results of another setup is a :class:`RunDirError`.
         """
+        self.flush()
         if rescore and any((self.path / name).exists() for name in (REWARDS, ERRORS)):
             return self.supersede()
         self.check_setup(setup)
@@ -111,6 +129,7 @@ class RunDir:
 
     def supersede(self) -> str:
         """Move the results, errors, config and summary to ``superseded/<time>/``."""
+        self.flush()
         target = self.path / SUPERSEDED / time.strftime("%Y%m%d-%H%M%S")
         suffix = 0
         while target.exists():
@@ -136,6 +155,7 @@ class RunDir:
 
     def rewards(self) -> list[Reward]:
         """Every candidate's latest reward, in first-written order."""
+        self.flush()
         latest: dict[tuple[str, str], Reward] = {}
         path = self.path / REWARDS
         if not path.exists():
@@ -150,6 +170,11 @@ class RunDir:
                     continue  # a line from an incompatible version: reported by `finished`
                 latest[(reward.example_id, reward.candidate_id)] = reward
         return list(latest.values())
+
+    def flush(self) -> None:
+        """Wait until every line appended so far is on disk (fsynced); raise the ``OSError``
+        a background sync met, if any."""
+        self._syncer.wait()
 
     def append_reward(self, reward: Reward) -> None:
         self._append(REWARDS, reward.model_dump_json())
@@ -175,9 +200,11 @@ class RunDir:
         if name not in self._repaired:  # the first append of this writer cuts a torn tail
             _repair_tail(self.path / name)
             self._repaired.add(name)
-        _append_line(self.path / name, line)
+        self._syncer.check()
+        self._syncer.sync_later(_append_line(self.path / name, line))
 
     def errors(self) -> list[dict[str, Any]]:
+        self.flush()
         path = self.path / ERRORS
         if not path.exists():
             return []
@@ -200,7 +227,9 @@ class RunDir:
         return data if isinstance(data, dict) else {"invocations": []}
 
     def add_invocation(self, entry: dict[str, Any]) -> None:
-        """Append one invocation's counts and usage to ``summary.json``."""
+        """Append one invocation's counts and usage to ``summary.json`` (after every appended
+        line is durable: the summary never counts a reward a crash could still lose)."""
+        self.flush()
         summary = self.read_summary()
         summary.setdefault("invocations", []).append({"finished_at": time.time(), **entry})
         _atomic_write(self.path / SUMMARY, json.dumps(summary, indent=2, ensure_ascii=False))
@@ -216,16 +245,109 @@ def unscored_error(reward: Reward) -> dict[str, Any]:
     }
 
 
-def _append_line(path: Path, line: str) -> None:
-    # One write() of a whole line on an O_APPEND descriptor, then fsync: a crash leaves at most
-    # a torn last line, which _repair_tail removes on the next open.
+def _append_line(path: Path, line: str) -> int:
+    # One write() of a whole line on an O_APPEND descriptor: a crash leaves at most a torn last
+    # line, which _repair_tail removes on the next open. Returns the open descriptor, for the
+    # syncer to fsync and close.
     data = (line.replace("\n", " ") + "\n").encode("utf-8")
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         os.write(fd, data)
-        os.fsync(fd)
-    finally:
+    except BaseException:
         os.close(fd)
+        raise
+    return fd
+
+
+#: Seconds a syncer thread with nothing to do waits before it ends (a later append starts one).
+SYNC_IDLE_EXIT = 1.0
+
+
+class _Syncer:
+    """fsyncs (and closes) the descriptors of appended lines in a background thread.
+
+    Each pass takes every descriptor handed over since the last one, fsyncs one per file (an
+    fsync covers every earlier write to the file) and closes them all. :meth:`wait` blocks
+    until the passes have covered everything handed over before it was called.
+    """
+
+    def __init__(self) -> None:
+        _LIVE.add(self)
+        self._cond = threading.Condition()
+        self._pending: list[int] = []
+        self._handed = 0  # descriptors handed over
+        self._synced = 0  # of which synced and closed
+        self._error: OSError | None = None
+        self._thread: threading.Thread | None = None
+
+    def sync_later(self, fd: int) -> None:
+        with self._cond:
+            self._pending.append(fd)
+            self._handed += 1
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="longjudge-rundir-sync", daemon=True
+                )
+                self._thread.start()
+            self._cond.notify_all()
+
+    def check(self) -> None:
+        """Raise the error a sync met (once), so that appends stop being acknowledged."""
+        with self._cond:
+            error, self._error = self._error, None
+        if error is not None:
+            raise error
+
+    def wait(self) -> None:
+        with self._cond:
+            target = self._handed
+            while self._synced < target and self._error is None:
+                self._cond.wait()
+        self.check()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._pending:
+                    if not self._cond.wait(SYNC_IDLE_EXIT) and not self._pending:
+                        self._thread = None
+                        return
+                batch, self._pending = self._pending, []
+            error = _sync_and_close(batch)
+            with self._cond:
+                self._synced += len(batch)
+                if error is not None and self._error is None:
+                    self._error = error
+                self._cond.notify_all()
+
+
+#: Every syncer, so that a process that exits without flushing (a Ray actor writing a shard)
+#: still syncs what it appended.
+_LIVE: weakref.WeakSet[_Syncer] = weakref.WeakSet()
+
+
+@atexit.register
+def _flush_at_exit() -> None:
+    for syncer in list(_LIVE):
+        with contextlib.suppress(OSError):
+            syncer.wait()
+
+
+def _sync_and_close(fds: list[int]) -> OSError | None:
+    error: OSError | None = None
+    synced: set[tuple[int, int]] = set()
+    for fd in fds:
+        try:
+            stat = os.fstat(fd)
+            inode = (stat.st_dev, stat.st_ino)
+            if inode not in synced:
+                os.fsync(fd)
+                synced.add(inode)
+        except OSError as exc:
+            error = error or exc
+        finally:
+            os.close(fd)
+    return error
 
 
 def _repair_tail(path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from bisect import bisect_right
 from collections import OrderedDict
+from itertools import accumulate
 
 from ..types import Chunk
 from .sentences import split_sentences
@@ -15,12 +16,10 @@ class _Cuts:
     """Token spans with the positions where a window may start (never inside a token)."""
 
     def __init__(self, spans: list[Span]) -> None:
-        self.starts = [s for s, _ in spans]
-        self.reach: list[int] = []  # running max of token ends: monotonic, for bisect
-        high = 0
-        for _, end in spans:
-            high = max(high, end)
-            self.reach.append(high)
+        starts, ends = zip(*spans) if spans else ((), ())
+        self.starts: list[int] = list(starts)
+        # running max of token ends: monotonic, for bisect
+        self.reach: list[int] = list(accumulate(ends, max, initial=0))[1:]
         self.n = len(spans)
 
     def allowed(self, t: int) -> bool:
@@ -63,6 +62,26 @@ def _spans(tokenizer: Tokenizer, text: str) -> list[Span]:
     return spans
 
 
+_SENTENCES: OrderedDict[str, list[Span]] = OrderedDict()
+
+
+def _sentences(text: str) -> list[Span]:
+    """Sentence spans, remembered for the last few long texts (the evidence windows and the
+    completeness windows cut the same context)."""
+    if len(text) < 20_000:
+        return split_sentences(text)
+    with _RECENT_LOCK:
+        if text in _SENTENCES:
+            _SENTENCES.move_to_end(text)
+            return _SENTENCES[text]
+    spans = split_sentences(text)
+    with _RECENT_LOCK:
+        _SENTENCES[text] = spans
+        while len(_SENTENCES) > 2:
+            _SENTENCES.popitem(last=False)
+    return spans
+
+
 def _packed_cuts(cuts: _Cuts, bounds: list[int], size: int) -> list[int]:
     """Greedy packing of units [bounds[i], bounds[i+1]); a unit longer than size is cut."""
     out = [0]
@@ -101,7 +120,7 @@ def token_windows(
         return [Chunk(index=0, start=0, end=len(text), text=text, n_tokens=0)]
     if align_sentences:
         bounds = {0, cuts.n}
-        for start, _ in split_sentences(text)[1:]:
+        for start, _ in _sentences(text)[1:]:
             t = cuts.at_char(start)
             while not cuts.allowed(t):
                 t += 1

@@ -7,6 +7,8 @@ decoding, whatever the backend claims to have enforced.
 
 from __future__ import annotations
 
+import copy
+from functools import cache
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -114,10 +116,15 @@ class CoverageOut(_Out):
     score: Score
 
 
+@cache
+def _coverage_base() -> dict[str, Any]:
+    return CoverageOut.model_json_schema()
+
+
 def coverage_schema(points: int, analysis_chars: int) -> dict[str, object]:
     """The JSON schema of a coverage grade over ``points`` numbered key points: ``covered``
     may only hold the numbers 1..points (an enum, which grammars enforce)."""
-    schema = CoverageOut.model_json_schema()
+    schema = copy.deepcopy(_coverage_base())  # pydantic builds a schema in milliseconds
     schema["properties"]["analysis"]["maxLength"] = analysis_chars
     covered = schema["properties"]["covered"]
     covered.pop("default", None)
