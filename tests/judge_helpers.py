@@ -14,8 +14,7 @@ from longjudge.runtime.cache import JudgeCache
 from longjudge.runtime.client import JudgeClient
 from longjudge.testing.fake_config import FakeJudgeConfig, FaultKind
 from longjudge.testing.fake_judge import FakeJudgeServer
-
-from .conftest import FAST_RETRY
+from tests.conftest import FAST_RETRY
 
 
 def fault_config(kind: FaultKind | None = None, **fields: Any) -> FakeJudgeConfig:

@@ -12,8 +12,7 @@ from longjudge.runtime.cache import JudgeCache
 from longjudge.runtime.client import JudgeClient
 from longjudge.scorers.longreward import LongReward, LongRewardConfig
 from longjudge.types import Candidate, Example, Reward
-
-from .lr_script import LRScript
+from tests.lr_script import LRScript
 
 TOKEN = "test-token-0123456789abcdef"
 RETRY = RetryConfig(

@@ -59,7 +59,8 @@ def test_every_builtin_entry_resolves(registry: Registry[Any]) -> None:
 
 def test_unknown_names_list_the_known_ones() -> None:
     client = JudgeClient(create_judge("mock/schema"))
-    with pytest.raises(ConfigError, match="unknown scoring method 'nope'; known: longbench-chat, longreward, s2l"):
+    known = "known: longbench-chat, longreward, s2l"
+    with pytest.raises(ConfigError, match=f"unknown scoring method 'nope'; {known}"):
         build_scorer("nope", client)
     with pytest.raises(ConfigError, match="unknown judge backend 'nope'; known: local, mock"):
         create_judge("nope/model")
