@@ -172,3 +172,41 @@ def test_the_import_graph_has_no_cycles() -> None:
     assert graph["longjudge.testing.fake_judge"] >= {"longjudge.testing.fake_cli"}
     assert cycles(graph) == []
     assert cycles({"a": {"b"}, "b": {"a"}, "c": {"a"}}) == [["a", "b"]]  # the check works
+
+
+#: The package's layers, bottom up (docs/architecture.md, "Layers"). A module may import its
+#: own layer and the layers below it, never one above.
+LAYERS: list[set[str]] = [
+    {"errors", "types", "redact", "config_base"},
+    {"registry"},
+    {"components"},
+    {"config"},
+    {"judges", "text", "io"},
+    {"prompts", "testing", "retrieval"},
+    {"runtime"},
+    {"scorers", "preference"},
+    {"scoring", "train"},
+    {"distributed", "serve"},
+    {"evaluation", "rl"},
+    {"cli", "__main__"},
+]
+
+
+def _layer(module: str) -> int:
+    part = module.split(".")[1] if "." in module else "__init__"
+    for rank, names in enumerate(LAYERS):
+        if part in names:
+            return rank
+    raise AssertionError(f"{module} is in no layer of LAYERS: add its package there")
+
+
+def test_imports_point_down() -> None:
+    graph = import_graph()
+    upward = sorted(
+        f"{module} -> {target}"
+        for module, targets in graph.items()
+        if module != "longjudge"  # the public API re-exports from every layer
+        for target in targets
+        if target != "longjudge" and _layer(target) > _layer(module)
+    )
+    assert upward == []
