@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from ..config import ScoreConfig, build_config
@@ -80,7 +81,7 @@ def _fields(config: ScoreConfig) -> tuple[ExampleFields, CandidateFields]:
     )
 
 
-def scan_input(input: Any, responses: Any, config: ScoreConfig) -> StreamedInput:
+def scan_input(input: str | Path, responses: str | Path, config: ScoreConfig) -> StreamedInput:
     """Pass 1 over the examples (``input``) and candidates (``responses``) files."""
     limits = config.limits
     example_fields, candidate_fields = _fields(config)
