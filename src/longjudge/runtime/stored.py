@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 from pydantic import ValidationError
 
-from ..types import Fingerprint, Reward
+from ..types import Reward
 
 
 class Digests(NamedTuple):
@@ -109,17 +109,4 @@ class StoredIndex:
         return iter(self._latest.values())
 
 
-def current_digests(
-    example_digest: str, candidate_digest: str, config: str, judge: str, prompts: str
-) -> Digests:
-    return Digests(example_digest, candidate_digest, config, judge, prompts)
-
-
-def as_digests(fingerprint: Fingerprint) -> Digests:
-    return Digests(
-        fingerprint.example, fingerprint.candidate, fingerprint.config, fingerprint.judge,
-        fingerprint.prompts,
-    )
-
-
-__all__ = ["Digests", "Entry", "Key", "StoredIndex", "as_digests", "current_digests"]
+__all__ = ["Digests", "Entry", "Key", "StoredIndex"]
