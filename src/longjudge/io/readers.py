@@ -6,7 +6,7 @@ go on; only a file that cannot be opened at all raises :class:`~longjudge.errors
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -17,7 +17,7 @@ from ..config import RecordLimits
 from ..types import Candidate, Example
 from .fields import BadRecord, CandidateFields, ExampleFields, to_candidate, to_example
 from .records import ReadResult, RecordError
-from .sources import iter_raw, type_name_json, unit_of
+from .sources import Raw, iter_raw_located, type_name_json, unit_of
 
 R = TypeVar("R", bound=BaseModel)
 
@@ -61,32 +61,55 @@ def _read(
     key: Callable[[R], Hashable],
     describe: Callable[[R], str],
 ) -> ReadResult[R]:
+    result: ReadResult[R] = ReadResult(source=str(path))
+    for record, line, _ in scan_records(path, convert, key, describe, result.errors):
+        result.records.append(record)
+        result.lines.append(line)
+    return result
+
+
+def scan_records(
+    path: str | Path,
+    convert: Callable[[dict[str, Any]], R],
+    key: Callable[[R], Hashable],
+    describe: Callable[[R], str],
+    errors: list[RecordError],
+) -> Iterator[tuple[R, int | None, int | None]]:
+    """Every good record of ``path`` with its line (or row) and its byte offset (plain JSONL
+    only, else None), one at a time; each bad record is appended to ``errors`` instead.
+
+    The one reading loop of :func:`read_examples`, :func:`read_candidates` and the streamed
+    scoring input: a record is bad for the same reasons, with the same message, in all of
+    them. The file is opened before the first record is asked for (an unreadable file raises
+    :class:`~longjudge.errors.InputError` at the call).
+    """
     source = str(path)
-    fmt, rows = iter_raw(path)
-    unit = unit_of(fmt)
-    result: ReadResult[R] = ReadResult(source=source)
+    fmt, rows = iter_raw_located(path)
+    return _scan(source, unit_of(fmt), rows, convert, key, describe, errors)
+
+
+def _scan(
+    source: str,
+    unit: str,
+    rows: Iterator[tuple[int | None, Raw]],
+    convert: Callable[[dict[str, Any]], R],
+    key: Callable[[R], Hashable],
+    describe: Callable[[R], str],
+    errors: list[RecordError],
+) -> Iterator[tuple[R, int | None, int | None]]:
     first_seen: dict[Hashable, int | None] = {}
 
     def reject(line: int | None, record_id: str | None, reason: str) -> None:
-        result.errors.append(RecordError(source, line, record_id, reason))
+        errors.append(RecordError(source, line, record_id, reason))
 
-    for raw in rows:
+    for offset, raw in rows:
         if raw.error is not None:
             reject(raw.line, None, raw.error)
             continue
-        if not isinstance(raw.value, dict):
-            reject(raw.line, None, f"not a JSON object: got {type_name_json(raw.value)}")
-            continue
         try:
-            record = convert(raw.value)
+            record = convert_raw(raw, convert)
         except BadRecord as bad:
             reject(raw.line, bad.record_id, bad.reason)
-            continue
-        except ValidationError as exc:  # a check the mapping layer does not make itself
-            problems = "; ".join(
-                f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()
-            )
-            reject(raw.line, None, f"invalid record: {problems}")
             continue
         k = key(record)
         if k in first_seen:
@@ -95,9 +118,19 @@ def _read(
             reject(raw.line, getattr(record, "id", None), f"duplicate {describe(record)}: {seen}")
             continue
         first_seen[k] = raw.line
-        result.records.append(record)
-        result.lines.append(raw.line)
-    return result
+        yield record, raw.line, offset
+
+
+def convert_raw(raw: Raw, convert: Callable[[dict[str, Any]], R]) -> R:
+    """``convert`` of a decoded record; a record that is not a JSON object, or that fails a
+    check, raises :class:`BadRecord` with the reason."""
+    if not isinstance(raw.value, dict):
+        raise BadRecord(f"not a JSON object: got {type_name_json(raw.value)}")
+    try:
+        return convert(raw.value)
+    except ValidationError as exc:  # a check the mapping layer does not make itself
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise BadRecord(f"invalid record: {problems}") from exc
 
 
 class Grouping(tuple[list[Group], list[RecordError]]):
@@ -167,4 +200,12 @@ def group_candidates(
     return Grouping(groups, errors, without)
 
 
-__all__ = ["Group", "Grouping", "group_candidates", "read_candidates", "read_examples"]
+__all__ = [
+    "Group",
+    "Grouping",
+    "convert_raw",
+    "group_candidates",
+    "read_candidates",
+    "read_examples",
+    "scan_records",
+]

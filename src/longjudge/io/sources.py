@@ -91,17 +91,25 @@ def iter_raw(path: str | Path) -> tuple[Format, Iterator[Raw]]:
     The file is opened here, so that an unreadable file raises :class:`InputError` before any
     record is yielded.
     """
+    fmt, rows = iter_raw_located(path)
+    return fmt, (raw for _, raw in rows)
+
+
+def iter_raw_located(path: str | Path) -> tuple[Format, Iterator[tuple[int | None, Raw]]]:
+    """:func:`iter_raw` with each record's byte offset in the file, for plain (UTF-8,
+    uncompressed) JSONL, where :class:`LineReader` can read it again; None in other layouts."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"cannot open {path}: no such file or directory")
     fmt = detect_format(path)
     if fmt == "hf":
-        return fmt, _hf_rows(path)
+        return fmt, _unlocated(_hf_rows(path))
     if fmt == "parquet":
-        return fmt, _parquet_rows(path)
+        return fmt, _unlocated(_parquet_rows(path))
     try:
         if fmt == "json":
-            return _json_file(path)
+            layout, records = _json_file(path)
+            return layout, _unlocated(records)
         # Opened here so that an unreadable file raises now; _jsonl closes it.
         if fmt == "jsonl.gz":
             zipped = gzip.open(path, "rb")
@@ -117,8 +125,36 @@ def iter_raw(path: str | Path) -> tuple[Format, Iterator[Raw]]:
     except OSError as exc:
         raise InputError(f"cannot open {path}: {exc.strerror or exc}") from exc
     if wide is not None:
-        return fmt, _jsonl_wide(handle, *wide)
-    return fmt, _jsonl(handle)
+        return fmt, _unlocated(_jsonl_wide(handle, *wide))
+    located = _jsonl(handle)
+    return fmt, (located if fmt == "jsonl" else ((None, raw) for _, raw in located))
+
+
+def _unlocated(rows: Iterator[Raw]) -> Iterator[tuple[int | None, Raw]]:
+    return ((None, raw) for raw in rows)
+
+
+class LineReader:
+    """Reads single lines of a plain JSONL file again, by the byte offset
+    :func:`iter_raw_located` gave; one open handle until :meth:`close`."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            self._handle: IO[bytes] = self.path.open("rb")
+        except OSError as exc:
+            raise InputError(f"cannot open {path}: {exc.strerror or exc}") from exc
+
+    def read(self, offset: int, line: int) -> Raw:
+        """The record of ``line`` (its number, for messages), which starts at ``offset``."""
+        self._handle.seek(offset)
+        raw = self._handle.readline()
+        if line == 1:
+            raw = raw.removeprefix(_BOM)
+        return parse_line(line, raw)
+
+    def close(self) -> None:
+        self._handle.close()
 
 
 def wide_encoding(head: bytes) -> tuple[int, str, str] | None:
@@ -178,17 +214,19 @@ def unpaired_surrogate(value: Any) -> str | None:
     return None
 
 
-def _jsonl(handle: IO[bytes]) -> Iterator[Raw]:
+def _jsonl(handle: IO[bytes]) -> Iterator[tuple[int | None, Raw]]:
     number = 0
+    offset = 0
     with handle:
         try:
             for number, raw in enumerate(handle, start=1):
+                start, offset = offset, offset + len(raw)
                 if number == 1:
                     raw = raw.removeprefix(_BOM)
                 if raw.strip():
-                    yield parse_line(number, raw)
+                    yield start, parse_line(number, raw)
         except (OSError, EOFError, zlib.error) as exc:
-            yield Raw(None, None, f"file ends early or is corrupt after line {number}: {exc}")
+            yield None, Raw(None, None, f"file ends early or is corrupt after line {number}: {exc}")
 
 
 def _jsonl_wide(handle: IO[bytes], skip: int, codec: str, name: str) -> Iterator[Raw]:
@@ -239,7 +277,7 @@ def _json_file(path: Path) -> tuple[Format, Iterator[Raw]]:
             ) from exc
         if wide is not None:
             return "jsonl", _jsonl_wide(path.open("rb"), *wide)
-        return "jsonl", _jsonl(path.open("rb"))
+        return "jsonl", (raw for _, raw in _jsonl(path.open("rb")))
     if not isinstance(value, list):
         raise InputError(
             f"cannot read {path}: a .json input must hold a list of records, "
@@ -342,4 +380,14 @@ def hf_json_columns(description: str | None) -> list[str]:
     return []
 
 
-__all__ = ["SUPPORTED", "Format", "Raw", "detect_format", "iter_raw", "parse_line", "unit_of"]
+__all__ = [
+    "SUPPORTED",
+    "Format",
+    "LineReader",
+    "Raw",
+    "detect_format",
+    "iter_raw",
+    "iter_raw_located",
+    "parse_line",
+    "unit_of",
+]

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..types import Candidate, Example, Fingerprint, Reward
+from .stored import Digests, Entry, StoredIndex
 
 #: Hex digits kept of each sha256 digest (64 bits: collisions are not a practical concern).
 DIGEST_CHARS = 16
@@ -74,11 +75,24 @@ class Setup:
             prompts=self.prompts,
         )
 
+    def digests(self, example_digest: str, candidate_digest: str) -> Digests:
+        """The fingerprint a candidate gets now, from its example's and its text's digests
+        (what a streamed input keeps instead of the texts)."""
+        return Digests(example_digest, candidate_digest, self.config, self.judge, self.prompts)
+
     def to_dict(self) -> dict[str, str]:
         return {"config": self.config, "judge": self.judge, "prompts": self.prompts}
 
 
-def changes(stored: Fingerprint | None, current: Fingerprint) -> list[str]:
+#: A fingerprint in either form: the record's, or the compact index's digests.
+AnyFingerprint = Fingerprint | Digests
+
+
+def _index(stored: Iterable[Reward] | StoredIndex) -> StoredIndex:
+    return stored if isinstance(stored, StoredIndex) else StoredIndex.of(stored)
+
+
+def changes(stored: AnyFingerprint | None, current: AnyFingerprint) -> list[str]:
     """The reasons ``stored`` differs from ``current`` (empty: the same)."""
     if stored is None:
         return [NO_FINGERPRINT]
@@ -89,7 +103,7 @@ def changes(stored: Fingerprint | None, current: Fingerprint) -> list[str]:
     ]
 
 
-def setup_changes(stored: Fingerprint | None, setup: Setup) -> list[str]:
+def setup_changes(stored: AnyFingerprint | None, setup: Setup) -> list[str]:
     """The setup parts (config, judge, prompts) in which ``stored`` differs from ``setup``."""
     if stored is None:
         return [NO_FINGERPRINT]
@@ -100,11 +114,17 @@ def setup_changes(stored: Fingerprint | None, setup: Setup) -> list[str]:
     ]
 
 
-def foreign_setups(rewards: Iterable[Reward], setup: Setup) -> Counter[str]:
-    """Rewards made under another setup than ``setup``, counted by what differs."""
+def foreign_setups(rewards: Iterable[Reward] | StoredIndex, setup: Setup) -> Counter[str]:
+    """Rewards made under another setup than ``setup``, counted by what differs (of a
+    :class:`StoredIndex`: each candidate's latest reward)."""
     found: Counter[str] = Counter()
-    for reward in rewards:
-        for reason in setup_changes(reward.fingerprint, setup):
+    fingerprints = (
+        (e.fingerprint for e in rewards.entries())
+        if isinstance(rewards, StoredIndex)
+        else (r.fingerprint for r in rewards)
+    )
+    for fingerprint in fingerprints:
+        for reason in setup_changes(fingerprint, setup):
             found[reason] += 1
     return found
 
@@ -123,9 +143,25 @@ class ResumePlan:
     def to_score(self) -> int:
         return sum(len(cands) for _, cands in self.todo)
 
+    def decide(self, stored: Entry | None, current: AnyFingerprint, retry_unscored: bool) -> bool:
+        """Whether to score a candidate whose latest stored reward is ``stored`` (None: it
+        has none) and whose fingerprint is ``current`` now; counts the decision."""
+        if stored is None:
+            return True
+        reasons = changes(stored.fingerprint, current)
+        if not reasons and retry_unscored and not stored.scored:
+            reasons = [WAS_UNSCORED]
+        if reasons:
+            self.rescored_candidates += 1
+            self.rescored.update(reasons)
+            return True
+        self.reused += 1
+        self.reused_unscored += not stored.scored
+        return False
+
 
 def plan_resume(
-    stored: Iterable[Reward],
+    stored: Iterable[Reward] | StoredIndex,
     groups: Sequence[tuple[Example, Sequence[Candidate]]],
     setup: Setup,
     retry_unscored: bool = False,
@@ -134,27 +170,21 @@ def plan_resume(
 
     A stored reward is reused only when its fingerprint is the candidate's current one and,
     with ``retry_unscored``, it is scored. A candidate with no stored reward is simply new; a
-    candidate whose stored reward is not reused counts once per reason in ``rescored``.
+    candidate whose stored reward is not reused counts once per reason in ``rescored``
+    (:meth:`ResumePlan.decide`, which the streamed local engine calls per candidate too).
     """
-    latest = {(r.example_id, r.candidate_id): r for r in stored}
+    latest = _index(stored)
     plan = ResumePlan()
     for example, candidates in groups:
-        left: list[Candidate] = []
-        for candidate in candidates:
-            reward = latest.get((example.id, candidate.id))
-            if reward is None:
-                left.append(candidate)
-                continue
-            reasons = changes(reward.fingerprint, setup.fingerprint(example, candidate))
-            if not reasons and retry_unscored and reward.status != "scored":
-                reasons = [WAS_UNSCORED]
-            if reasons:
-                left.append(candidate)
-                plan.rescored_candidates += 1
-                plan.rescored.update(reasons)
-            else:
-                plan.reused += 1
-                plan.reused_unscored += reward.status != "scored"
+        left = [
+            candidate
+            for candidate in candidates
+            if plan.decide(
+                latest.get((example.id, candidate.id)),
+                setup.fingerprint(example, candidate),
+                retry_unscored,
+            )
+        ]
         if left:
             plan.todo.append((example, left))
     return plan
@@ -183,6 +213,23 @@ class RunState:
         """Every candidate in the directory and in the input is scored, under this setup."""
         return not (self.unscored or self.stale or self.missing or self.others_unscored)
 
+    def count(self, stored: Entry | None, current: AnyFingerprint) -> None:
+        """Count one input candidate by its latest stored reward (None: it has none)."""
+        self.candidates += 1
+        if stored is None:
+            self.missing += 1
+        elif changes(stored.fingerprint, current):
+            self.stale += 1
+        elif stored.scored:
+            self.scored += 1
+        else:
+            self.unscored += 1
+
+    def count_others(self, rest: StoredIndex) -> None:
+        """Count the stored rewards left in ``rest`` (candidates not in the input)."""
+        self.others = len(rest)
+        self.others_unscored = sum(not e.scored for e in rest.entries())
+
     def to_dict(self) -> dict[str, int | bool]:
         return {
             "candidates": self.candidates,
@@ -197,27 +244,19 @@ class RunState:
 
 
 def run_state(
-    stored: Iterable[Reward],
+    stored: Iterable[Reward] | StoredIndex,
     groups: Sequence[tuple[Example, Sequence[Candidate]]],
     setup: Setup,
 ) -> RunState:
-    """Count the input's candidates by the state of their latest stored reward."""
-    latest = {(r.example_id, r.candidate_id): r for r in stored}
+    """Count the input's candidates by the state of their latest stored reward (a
+    :class:`StoredIndex` passed in is consumed: its input candidates are taken out)."""
+    latest = _index(stored)
     state = RunState()
     for example, candidates in groups:
         for candidate in candidates:
-            state.candidates += 1
-            reward = latest.pop((example.id, candidate.id), None)
-            if reward is None:
-                state.missing += 1
-            elif changes(reward.fingerprint, setup.fingerprint(example, candidate)):
-                state.stale += 1
-            elif reward.status == "scored":
-                state.scored += 1
-            else:
-                state.unscored += 1
-    state.others = len(latest)
-    state.others_unscored = sum(r.status != "scored" for r in latest.values())
+            key = (example.id, candidate.id)
+            state.count(latest.pop(key), setup.fingerprint(example, candidate))
+    state.count_others(latest)
     return state
 
 
@@ -231,6 +270,7 @@ __all__ = [
     "CHANGE_REASONS",
     "NO_FINGERPRINT",
     "WAS_UNSCORED",
+    "AnyFingerprint",
     "ResumePlan",
     "RunState",
     "Setup",

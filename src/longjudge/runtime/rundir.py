@@ -50,6 +50,7 @@ from pydantic import ValidationError
 from ..errors import InputError, RunDirError
 from ..types import Reward
 from .fingerprint import Setup, describe_counts, foreign_setups
+from .stored import StoredIndex
 
 REWARDS = "rewards.jsonl"
 ERRORS = "errors.jsonl"
@@ -117,9 +118,10 @@ class RunDir:
         self.check_setup(setup)
         return None
 
-    def check_setup(self, setup: Setup) -> None:
-        """:class:`RunDirError` when a stored reward was made under another setup."""
-        foreign = foreign_setups(self.rewards(), setup)
+    def check_setup(self, setup: Setup, stored: StoredIndex | None = None) -> None:
+        """:class:`RunDirError` when a stored reward was made under another setup (``stored``:
+        the directory's :meth:`stored` index, when the caller has read it already)."""
+        foreign = foreign_setups(stored if stored is not None else self.stored(), setup)
         if foreign:
             raise RunDirError(
                 f"run directory {self.path} holds results made under another setup "
@@ -171,6 +173,13 @@ class RunDir:
                 latest[(reward.example_id, reward.candidate_id)] = reward
         return list(latest.values())
 
+    def stored(self) -> StoredIndex:
+        """The compact index of every candidate's latest reward (fingerprint, status, reason),
+        read line by line: what resume and the directory's state need, without holding the
+        rewards themselves."""
+        self.flush()
+        return StoredIndex.read(self.path / REWARDS)
+
     def flush(self) -> None:
         """Wait until every line appended so far is on disk (fsynced); raise the ``OSError``
         a background sync met, if any."""
@@ -184,12 +193,16 @@ class RunDir:
 
     def append_unscored(self, reward: Reward) -> None:
         """The errors.jsonl line of an unscored candidate: its ids and reason."""
-        self.append_error(unscored_error(reward))
+        self.append_error(unscored_error(reward.example_id, reward.candidate_id, reward.reason))
 
     def settle_errors(self) -> None:
         """Rewrite errors.jsonl so that its unscored lines are exactly the candidates whose
         latest reward is unscored, each once with its latest reason (other lines stay)."""
-        current = [unscored_error(r) for r in self.rewards() if r.status != "scored"]
+        current = [
+            unscored_error(*key, entry.reason)
+            for key, entry in self.stored().items()
+            if not entry.scored
+        ]
         kept = [e for e in self.errors() if e.get("kind") != UNSCORED]
         if not current and not kept and not (self.path / ERRORS).exists():
             return
@@ -235,13 +248,13 @@ class RunDir:
         _atomic_write(self.path / SUMMARY, json.dumps(summary, indent=2, ensure_ascii=False))
 
 
-def unscored_error(reward: Reward) -> dict[str, Any]:
+def unscored_error(example_id: str, candidate_id: str, reason: str | None) -> dict[str, Any]:
     return {
         "kind": UNSCORED,
-        "id": reward.candidate_id,
-        "example_id": reward.example_id,
-        "candidate_id": reward.candidate_id,
-        "reason": reward.reason,
+        "id": candidate_id,
+        "example_id": example_id,
+        "candidate_id": candidate_id,
+        "reason": reason,
     }
 
 

@@ -3,12 +3,14 @@ input errors, and one ``summary.json`` entry per invocation, the same for every 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from ..redact import redact
 from ..runtime.fingerprint import RunState, Setup, run_state
 from ..runtime.rundir import RunDir
 from ..scorers.base import Scorer
+from .inputs import StreamedInput, input_state
 from .job import ScoreJob
 from .runner import Group, RunResult
 
@@ -87,12 +89,20 @@ def summary_entry(
 
 
 def finish_rundir(
-    rundir: RunDir, groups: list[Group], setup: Setup, entry: dict[str, Any]
+    rundir: RunDir,
+    groups: Sequence[Group] | StreamedInput,
+    setup: Setup,
+    entry: dict[str, Any],
 ) -> RunState:
-    """Settle errors.jsonl, count the directory's state for this input, and add the
-    invocation's ``entry`` (with that state) to summary.json."""
+    """Settle errors.jsonl, count the directory's state for this input (eager groups, or the
+    refs of a streamed input), and add the invocation's ``entry`` (with that state) to
+    summary.json. The directory is read through its compact index."""
     rundir.settle_errors()
-    state = run_state(rundir.rewards(), groups, setup)
+    stored = rundir.stored()
+    if isinstance(groups, StreamedInput):
+        state = input_state(stored, groups, setup)
+    else:
+        state = run_state(stored, groups, setup)
     rundir.add_invocation({**entry, "directory": state.to_dict()})
     return state
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +25,7 @@ from ..runtime.fingerprint import ResumePlan, Setup, plan_resume
 from ..runtime.pipeline import pipelined
 from ..runtime.progress import Progress
 from ..runtime.rundir import RunDir
+from ..runtime.stored import StoredIndex
 from ..scorers.base import Scorer
 from ..types import Candidate, Example, Reward
 
@@ -107,10 +108,10 @@ def plan_run(
     """The one resume plan: what is left to score of ``groups``, and a result that counts
     what resume decided. A directory with results of another setup is refused
     (:meth:`RunDir.check_setup`)."""
-    stored: list[Reward] = []
+    stored = StoredIndex()
     if rundir is not None:
-        rundir.check_setup(setup)
-        stored = rundir.rewards()
+        stored = rundir.stored()
+        rundir.check_setup(setup, stored)
     plan = plan_resume(stored, groups, setup, config.retry_unscored)
     result = RunResult()
     result.take_plan(plan)
@@ -128,8 +129,24 @@ async def run_scoring(
     The caller holds ``rundir``'s lock; the resume plan is :func:`plan_run`."""
     config = config or RunConfig()
     todo, result = plan_run(scorer.setup(), groups, rundir, config)
-    started = time.monotonic()
     total = sum(len(c) for _, c in todo)
+    return await score_groups(scorer, todo, total, rundir, config, result)
+
+
+async def score_groups(
+    scorer: Scorer,
+    todo: Iterable[Group],
+    total: int,
+    rundir: RunDir | None,
+    config: RunConfig,
+    result: RunResult,
+) -> RunResult:
+    """Score every candidate of ``todo`` (what a resume plan left; ``total`` candidates) into
+    ``result``. ``todo`` is consumed one prompt at a time, as prompts are admitted, and a
+    prompt's example, candidates and per-prompt work are dropped once its rewards are written:
+    given a lazy ``todo`` (:func:`~longjudge.scoring.inputs.iter_groups`), memory holds the
+    prompts in flight, and ``result`` only counters."""
+    started = time.monotonic()
     with Progress(total, scorer.client.usage, enabled=config.progress) as progress:
 
         def record(reward: Reward) -> None:
@@ -174,4 +191,4 @@ async def run_scoring(
     return result
 
 
-__all__ = ["Group", "RunResult", "plan_run", "run_scoring"]
+__all__ = ["Group", "RunResult", "plan_run", "run_scoring", "score_groups"]

@@ -1,0 +1,112 @@
+"""A compact index of a run directory's stored rewards: what resume and the run's state need.
+
+Resume and the directory's state (:mod:`longjudge.runtime.fingerprint`) need, per candidate,
+only its latest reward's fingerprint and status (and, for an unscored one, its reason, which
+errors.jsonl lists). :class:`StoredIndex` keeps exactly that, read line by line from
+rewards.jsonl (:meth:`StoredIndex.read`), so a resume never holds the whole results file: a
+few short strings per candidate, the digests shared by every candidate that has them (the
+setup's three are the same for a whole run, the example's for all its candidates).
+
+The semantics are the file's: the last line per candidate wins, and the candidates keep their
+first-written order; a line that is not a valid reward (another version's) is skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import NamedTuple
+
+from pydantic import ValidationError
+
+from ..types import Reward
+
+
+class Digests(NamedTuple):
+    """A fingerprint's five digests (the attribute names of :class:`Fingerprint`)."""
+
+    example: str
+    candidate: str
+    config: str
+    judge: str
+    prompts: str
+
+
+class Entry(NamedTuple):
+    """One candidate's latest stored reward, compactly."""
+
+    fingerprint: Digests | None
+    scored: bool
+    #: why it is unscored (None when scored)
+    reason: str | None
+
+
+Key = tuple[str, str]
+
+
+class StoredIndex:
+    """Per candidate ``(example id, candidate id)``: its latest stored reward's :class:`Entry`."""
+
+    def __init__(self) -> None:
+        self._latest: dict[Key, Entry] = {}
+        self._strings: dict[str, str] = {}
+
+    @classmethod
+    def of(cls, rewards: Iterable[Reward]) -> StoredIndex:
+        index = cls()
+        for reward in rewards:
+            index.add(reward)
+        return index
+
+    @classmethod
+    def read(cls, path: Path) -> StoredIndex:
+        """The index of a rewards.jsonl file, read one line at a time."""
+        index = cls()
+        if not path.exists():
+            return index
+        with path.open(encoding="utf-8") as handle:
+            for line in handle:
+                if not line.strip():
+                    continue
+                try:
+                    reward = Reward.model_validate_json(line)
+                except ValidationError:
+                    continue  # a line from an incompatible version
+                index.add(reward)
+        return index
+
+    def _shared(self, text: str) -> str:
+        return self._strings.setdefault(text, text)
+
+    def add(self, reward: Reward) -> None:
+        """Record ``reward`` as its candidate's latest."""
+        fp = reward.fingerprint
+        digests = None
+        if fp is not None:
+            shared = self._shared
+            digests = Digests(
+                shared(fp.example), fp.candidate, shared(fp.config), shared(fp.judge),
+                shared(fp.prompts),
+            )
+        key = (self._shared(reward.example_id), reward.candidate_id)
+        scored = reward.status == "scored"
+        entry = Entry(digests, scored, None if scored else reward.reason)
+        self._latest[key] = entry  # an existing key keeps its first-written place
+
+    def get(self, key: Key) -> Entry | None:
+        return self._latest.get(key)
+
+    def pop(self, key: Key) -> Entry | None:
+        return self._latest.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._latest)
+
+    def items(self) -> Iterator[tuple[Key, Entry]]:
+        return iter(self._latest.items())
+
+    def entries(self) -> Iterator[Entry]:
+        return iter(self._latest.values())
+
+
+__all__ = ["Digests", "Entry", "Key", "StoredIndex"]
