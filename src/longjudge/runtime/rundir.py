@@ -45,12 +45,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
 
 from ..errors import InputError, RunDirError
 from ..types import Reward
 from .fingerprint import Setup, describe_counts, foreign_setups
-from .stored import StoredIndex
+from .stored import StoredIndex, read_rewards
 
 REWARDS = "rewards.jsonl"
 ERRORS = "errors.jsonl"
@@ -159,18 +158,8 @@ class RunDir:
         """Every candidate's latest reward, in first-written order."""
         self.flush()
         latest: dict[tuple[str, str], Reward] = {}
-        path = self.path / REWARDS
-        if not path.exists():
-            return []
-        with path.open(encoding="utf-8") as handle:
-            for line in handle:
-                if not line.strip():
-                    continue
-                try:
-                    reward = Reward.model_validate_json(line)
-                except ValidationError:
-                    continue  # a line from an incompatible version: reported by `finished`
-                latest[(reward.example_id, reward.candidate_id)] = reward
+        for reward in read_rewards(self.path / REWARDS):
+            latest[(reward.example_id, reward.candidate_id)] = reward
         return list(latest.values())
 
     def stored(self) -> StoredIndex:

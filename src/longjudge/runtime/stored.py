@@ -44,6 +44,21 @@ class Entry(NamedTuple):
 Key = tuple[str, str]
 
 
+def read_rewards(path: Path) -> Iterator[Reward]:
+    """Every valid reward line of a rewards.jsonl file, in order, one at a time (a line from
+    an incompatible version is skipped: ``RunDir.finished`` reports those)."""
+    if not path.exists():
+        return
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            if not line.strip():
+                continue
+            try:
+                yield Reward.model_validate_json(line)
+            except ValidationError:
+                continue
+
+
 class StoredIndex:
     """Per candidate ``(example id, candidate id)``: its latest stored reward's :class:`Entry`."""
 
@@ -62,17 +77,8 @@ class StoredIndex:
     def read(cls, path: Path) -> StoredIndex:
         """The index of a rewards.jsonl file, read one line at a time."""
         index = cls()
-        if not path.exists():
-            return index
-        with path.open(encoding="utf-8") as handle:
-            for line in handle:
-                if not line.strip():
-                    continue
-                try:
-                    reward = Reward.model_validate_json(line)
-                except ValidationError:
-                    continue  # a line from an incompatible version
-                index.add(reward)
+        for reward in read_rewards(path):
+            index.add(reward)
         return index
 
     def _shared(self, text: str) -> str:
@@ -109,4 +115,4 @@ class StoredIndex:
         return iter(self._latest.values())
 
 
-__all__ = ["Digests", "Entry", "Key", "StoredIndex"]
+__all__ = ["Digests", "Entry", "Key", "StoredIndex", "read_rewards"]
