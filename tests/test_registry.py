@@ -60,3 +60,10 @@ def test_sections_are_validated_with_the_key_named() -> None:
     assert registry.validate("plain", None) is None
     with pytest.raises(ConfigError, match="takes no settings"):
         registry.validate("plain", {"x": 1})
+
+
+def test_check_is_the_validator_form() -> None:
+    registry: Registry[object] = Registry("widget", [Entry("a", "x:y", "")])
+    assert registry.check("a") == "a"
+    with pytest.raises(ValueError, match=r"unknown widget 'b'; known: a"):
+        registry.check("b")

@@ -84,6 +84,13 @@ class Registry(Generic[F]):
     def __contains__(self, name: object) -> bool:
         return name in self._entries
 
+    def check(self, name: str) -> str:
+        """``name`` if registered, else ValueError listing the known names (for a pydantic
+        validator, which names the key: ``pairs.strategy: unknown pair strategy ...``)."""
+        if name not in self._entries:
+            raise ValueError(f"unknown {self.kind} {name!r}; known: {', '.join(self.names())}")
+        return name
+
     def entry(self, name: str) -> Entry:
         """The entry called ``name``; an unknown name is a ConfigError listing the known ones."""
         try:

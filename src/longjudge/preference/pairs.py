@@ -81,10 +81,7 @@ class PairConfig(PromptConfig):
     @field_validator("strategy")
     @classmethod
     def _known_strategy(cls, value: str) -> str:
-        if value not in PAIR_STRATEGIES:
-            known = ", ".join(PAIR_STRATEGIES.names())
-            raise ValueError(f"unknown pair strategy {value!r}; known: {known}")
-        return value
+        return PAIR_STRATEGIES.check(value)
 
 
 @dataclass(frozen=True)

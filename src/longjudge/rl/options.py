@@ -92,10 +92,7 @@ class RewardOptions(StrictModel):
     @field_validator("method")
     @classmethod
     def _known_method(cls, value: str) -> str:
-        if value not in SCORERS:
-            known = ", ".join(SCORERS.names())
-            raise ValueError(f"unknown scoring method {value!r}; known: {known}")
-        return value
+        return SCORERS.check(value)
 
     @model_validator(mode="after")
     def _one_way(self) -> RewardOptions:
