@@ -177,7 +177,7 @@ def test_the_import_graph_has_no_cycles() -> None:
 #: The package's layers, bottom up (docs/architecture.md, "Layers"). A module may import its
 #: own layer and the layers below it, never one above.
 LAYERS: list[set[str]] = [
-    {"errors", "types", "redact", "config_base"},
+    {"errors", "types", "redact", "config_base", "canon"},
     {"registry"},
     {"components"},
     {"config"},

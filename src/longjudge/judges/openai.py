@@ -28,6 +28,7 @@ import json
 import os
 from typing import TYPE_CHECKING, Any
 
+from ..canon import dumps, loads
 from ..config import JudgeConfig
 from ..errors import (
     ConfigError,
@@ -192,7 +193,7 @@ class OpenAIJudge(Judge):
         return body
 
     async def _create(self, request: JudgeRequest, dialect: str) -> JudgeResponse:
-        content = json.dumps(self._body(request, dialect), ensure_ascii=False).encode()
+        content = dumps(self._body(request, dialect))
         if self._lean is not None:
             answer = await self._lean_call("POST", "chat/completions", content)
             if answer.status_code >= 400:
@@ -261,7 +262,7 @@ class OpenAIJudge(Judge):
 def _completion(raw: bytes, request: JudgeRequest, dialect: str, model: str) -> JudgeResponse:
     """The JudgeResponse of a chat completion body; a body of another shape is transient."""
     try:
-        completion = json.loads(raw)
+        completion = loads(raw)
         choices = completion.get("choices") or []
         texts = [(c["message"].get("content") or "") for c in choices]
         finish = [c.get("finish_reason") for c in choices]

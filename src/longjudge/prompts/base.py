@@ -197,12 +197,17 @@ class Prompt(Generic[Out]):
         self.schema: dict[str, Any] = output.model_json_schema()
         if max_chars:
             _limit_strings(self.schema, max_chars)
+        self._hashes: dict[str, str] = {}
 
     def hash(self, lang: Language) -> str:
-        """A short hash of the template and the output schema, stored with every result."""
-        _, _, digest = load_template(self.name, lang)
-        blob = digest + json.dumps(self.schema, sort_keys=True)
-        return hashlib.sha256(blob.encode()).hexdigest()[:12]
+        """A short hash of the template and the output schema, stored with every result
+        (worked out once per language: it is asked for every request)."""
+        known = self._hashes.get(lang)
+        if known is None:
+            _, _, digest = load_template(self.name, lang)
+            blob = digest + json.dumps(self.schema, sort_keys=True)
+            known = self._hashes[lang] = hashlib.sha256(blob.encode()).hexdigest()[:12]
+        return known
 
     def request(
         self,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -166,22 +165,34 @@ def _stem(word: str) -> str:
 def bm25_terms(text: str) -> list[str]:
     """The BM25 terms of ``text``: stemmed non-stopwords and CJK bigrams."""
     terms: list[str] = []
+    known = _RUNS.get
     for run in _TERM.findall(text.lower()):
-        terms.extend(_run_terms(run))
+        found = known(run)
+        terms += found if found is not None else _run_terms(run)
     return terms
+
+
+# Each distinct word's terms, worked out once: a plain dict read is the hot path (every window
+# of every context and every statement), cheaper than an lru_cache call per word.
+_RUNS: dict[str, tuple[str, ...]] = {}
+_RUNS_MAX = 1 << 17
 
 
 _CJK_CHAR = re.compile(f"[{CJK_RANGES}]")
 
 
-@lru_cache(maxsize=1 << 16)
 def _run_terms(run: str) -> tuple[str, ...]:
-    # One word or CJK run's terms; texts repeat their words, so each is worked out once.
+    """One word or CJK run's terms, remembered in ``_RUNS`` (bounded: cleared when full)."""
     if _CJK_CHAR.match(run):
-        return (run,) if len(run) == 1 else tuple(run[i : i + 2] for i in range(len(run) - 1))
-    if run not in STOPWORDS and (len(run) > 1 or run.isdigit()):
-        return (_stem(run),)
-    return ()
+        found = (run,) if len(run) == 1 else tuple(run[i : i + 2] for i in range(len(run) - 1))
+    elif run not in STOPWORDS and (len(run) > 1 or run.isdigit()):
+        found = (_stem(run),)
+    else:
+        found = ()
+    if len(_RUNS) >= _RUNS_MAX:
+        _RUNS.clear()
+    _RUNS[run] = found
+    return found
 
 
 class BM25Index(ScoringIndex):
@@ -198,20 +209,40 @@ class BM25Index(ScoringIndex):
         corpus = [bm25_terms(chunk.text) for chunk in chunks]
         self._bm25: Any = None
         self._vocab: dict[str, int] = {}
+        self._matrix: Any = None
         if self.size and any(corpus):
             self._bm25 = bm25s.BM25(k1=k1, b=b)
             self._bm25.index(corpus, show_progress=False)
             self._vocab = self._bm25.vocab_dict
+            # bm25s keeps each term's precomputed window scores as the rows of a sparse
+            # (terms x windows) matrix; the Lucene variant has no score for absent terms.
+            # Scoring a batch of queries is then one sparse product (a statement batch of a
+            # response at once), about twice as fast as bm25s's per-query loop.
+            from scipy.sparse import csr_matrix
+
+            kept = self._bm25.scores
+            terms = len(kept["indptr"]) - 1
+            self._matrix = csr_matrix(
+                (kept["data"], kept["indices"], kept["indptr"]), shape=(terms, self.size)
+            )
+            assert self._bm25.nonoccurrence_array is None, "a BM25 variant with absent-term scores"
 
     def scores_many(self, queries: Sequence[str]) -> np.ndarray:
-        out = np.zeros((len(queries), self.size), dtype=np.float32)
-        if self._bm25 is None:
-            return out
+        if self._matrix is None:
+            return np.zeros((len(queries), self.size), dtype=np.float32)
+        from scipy.sparse import csr_matrix
+
+        vocab = self._vocab
+        rows: list[int] = []
+        cols: list[int] = []
         for row, query in enumerate(queries):
-            ids = sorted({self._vocab[t] for t in bm25_terms(query) if t in self._vocab})
-            if ids:
-                out[row] = self._bm25.get_scores_from_ids(ids)
-        return out
+            ids = {vocab[t] for t in bm25_terms(query) if t in vocab}
+            rows += [row] * len(ids)
+            cols += ids
+        weights = np.ones(len(rows), dtype=np.float32)
+        shape = (len(queries), self._matrix.shape[0])
+        picked = csr_matrix((weights, (rows, cols)), shape=shape)
+        return np.asarray((picked @ self._matrix).toarray(), dtype=np.float32)
 
 
 class BM25Retriever:

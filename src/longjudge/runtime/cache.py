@@ -9,7 +9,6 @@ that parsed and validated are stored, so a failed output is never served as a va
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import sqlite3
 import threading
@@ -19,6 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from ..canon import canonical
 from ..judges.base import JudgeResponse
 
 SCHEMA_VERSION = 1
@@ -32,13 +32,8 @@ def default_cache_path() -> Path:
 
 def cache_key(identity: dict[str, Any], request: dict[str, Any]) -> str:
     """sha256 over canonical JSON of the judge identity and the request."""
-    blob = json.dumps(
-        {"v": SCHEMA_VERSION, "judge": identity, "request": request},
-        sort_keys=True,
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+    blob = canonical({"v": SCHEMA_VERSION, "judge": identity, "request": request})
+    return hashlib.sha256(blob).hexdigest()
 
 
 class JudgeCache:

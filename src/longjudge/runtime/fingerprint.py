@@ -16,12 +16,12 @@ finds the stored rewards made under another one, which the job refuses to mix wi
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..canon import canonical
 from ..types import Candidate, Example, Fingerprint, Reward
 from .stored import Digests, Entry, StoredIndex
 
@@ -42,8 +42,7 @@ WAS_UNSCORED = "unscored before"
 
 def digest(value: Any) -> str:
     """A short sha256 of ``value`` as canonical JSON (sorted keys, no whitespace)."""
-    blob = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(blob.encode("utf-8", "surrogatepass")).hexdigest()[:DIGEST_CHARS]
+    return hashlib.sha256(canonical(value)).hexdigest()[:DIGEST_CHARS]
 
 
 def example_digest(example: Example) -> str:

@@ -41,25 +41,26 @@ class _Cuts:
         return t
 
 
-_RECENT: OrderedDict[tuple[str, str], list[Span]] = OrderedDict()
+_RECENT: OrderedDict[tuple[str, str], _Cuts] = OrderedDict()
 _RECENT_LOCK = threading.Lock()
 
 
-def _spans(tokenizer: Tokenizer, text: str) -> list[Span]:
-    """Token spans, remembered for the last few long texts (one context is cut several ways)."""
+def _cuts(tokenizer: Tokenizer, text: str) -> _Cuts:
+    """Token spans and their cut positions, remembered for the last few long texts (one
+    context is cut several ways: evidence and completeness windows)."""
     if len(text) < 20_000:
-        return tokenizer.spans(text)
+        return _Cuts(tokenizer.spans(text))
     key = (tokenizer.name, text)
     with _RECENT_LOCK:
         if key in _RECENT:
             _RECENT.move_to_end(key)
             return _RECENT[key]
-    spans = tokenizer.spans(text)
+    cuts = _Cuts(tokenizer.spans(text))
     with _RECENT_LOCK:
-        _RECENT[key] = spans
+        _RECENT[key] = cuts
         while len(_RECENT) > 2:
             _RECENT.popitem(last=False)
-    return spans
+    return cuts
 
 
 _SENTENCES: OrderedDict[str, list[Span]] = OrderedDict()
@@ -115,7 +116,7 @@ def token_windows(
         raise ValueError("window size must be at least 1 token")
     if not text:
         return []
-    cuts = _Cuts(_spans(tokenizer or get_tokenizer(), text))
+    cuts = _cuts(tokenizer or get_tokenizer(), text)
     if cuts.n == 0:
         return [Chunk(index=0, start=0, end=len(text), text=text, n_tokens=0)]
     if align_sentences:

@@ -73,7 +73,8 @@ def _normalised(text: str) -> tuple[str, list[int]]:
 
 
 def _pieces(quote: str) -> list[str]:
-    plain, _ = normalise(quote)
+    # normalise() without the offsets, which a quote does not need
+    plain = " ".join(_SPACE.split(quote.translate(_QUOTES)))
     parts = [p.strip(_EDGE) for p in _ELLIPSIS.split(plain)]
     return [p for p in parts if p]
 
