@@ -28,7 +28,9 @@ def context(i: int) -> str:
     )
 
 
-PROMPTS = [(context(i), f"How many storms did the stations of report {i} record?") for i in range(6)]
+PROMPTS = [
+    (context(i), f"How many storms did the stations of report {i} record?") for i in range(6)
+]
 RESPONSES = [
     "Valley 1 recorded a few storms FULL. Valley 2 recorded more FULL.",
     "Valley 3 recorded storms PART. Valley 4 had a castle NONE.",

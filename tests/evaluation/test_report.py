@@ -98,7 +98,8 @@ def test_cli_report(tmp_path: Path, runs: dict[str, Path]) -> None:
 def test_snippet_and_highlight_units() -> None:
     assert highlight("a <b> alliances & more", "Build alliances") == (
         "a &lt;b&gt; <strong>alliances</strong> &amp; more")
-    assert highlight("他们建立联盟以减少风险", "建立联盟") == "他们<strong>建立联盟</strong>以减少风险"
+    expected = "他们<strong>建立联盟</strong>以减少风险"
+    assert highlight("他们建立联盟以减少风险", "建立联盟") == expected
     text = "zero one two three four five six seven"
     shown = snippet(text, {"chunk_index": 0, "start": 9, "end": 18, "score": 0.5}, "Three!", 5)
     assert "…one <mark>two <strong>three</strong></mark>" in shown

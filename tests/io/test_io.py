@@ -269,7 +269,7 @@ def test_unreadable_inputs_raise_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="unknown format"):
         read_examples(tmp_path / "data.csv")
     (tmp_path / "plain_dir").mkdir()
-    with pytest.raises(InputError, match="not one written by datasets.save_to_disk"):
+    with pytest.raises(InputError, match=r"not one written by datasets\.save_to_disk"):
         read_examples(tmp_path / "plain_dir")
     (tmp_path / "bad.parquet").write_bytes(b"not parquet at all")
     with pytest.raises(InputError, match="as Parquet"):

@@ -258,7 +258,7 @@ def test_load_run_follows_the_recorded_inputs(tmp_path: Path, monkeypatch: pytes
     with pytest.raises(InputError, match="not a run directory"):
         load_run("elsewhere")
     run.write_config({"input": "gone.jsonl", "responses": "resp.jsonl"})
-    with pytest.raises(InputError, match="gone.jsonl"):
+    with pytest.raises(InputError, match=r"gone\.jsonl"):
         load_run("run")
     assert load_run("run", examples="ex.jsonl").examples["e1"].query == "Q?"
 

@@ -83,6 +83,22 @@ def test_search_many_equals_search_and_k_is_bounded() -> None:
     assert BM25Retriever().build([]).search("anything", 5) == []
 
 
+def test_batched_bm25_scores_equal_bm25s_own_per_query_scores() -> None:
+    # scores_many sums bm25s's stored term rows for a whole batch at once; each row must be
+    # what bm25s itself gives that query (English, Chinese, repeated terms, no shared term)
+    for text, size, queries in [
+        (TOWNS, 16, ["Elm harbour ships ships", "Cedar Arun", "zebra", "", "Town river harbour"]),
+        (CHINESE, 12, ["西林的港口", "长江", "北海北海港口"]),
+    ]:
+        index = BM25Retriever().build(windows(text, size))
+        batch = index.scores_many(queries)
+        for row, query in enumerate(queries):
+            ids = sorted({index._vocab[t] for t in bm25_terms(query) if t in index._vocab})
+            own = index._bm25.get_scores_from_ids(ids) if ids else np.zeros(index.size)
+            np.testing.assert_allclose(batch[row], own, rtol=1e-5, atol=1e-6)
+        assert batch.shape == (len(queries), index.size) and batch.dtype == np.float32
+
+
 def test_rrf_fuses_ranks() -> None:
     a = [Hit(0, 9.0), Hit(1, 5.0), Hit(2, 1.0)]
     b = [Hit(1, 0.9), Hit(2, 0.8)]

@@ -50,7 +50,8 @@ def test_all_four_dimensions_and_mean() -> None:
     assert reward.dimensions["logicality"].score == 8
     assert reward.dimensions["completeness"].score == 6
     assert reward.total == pytest.approx((7 + 8 + faith.score + 6) / 4)
-    assert set(reward.meta["weights"]) == {"helpfulness", "logicality", "faithfulness", "completeness"}
+    dimensions = {"helpfulness", "logicality", "faithfulness", "completeness"}
+    assert set(reward.meta["weights"]) == dimensions
 
 
 def test_weighted_mean_and_switched_off_dimensions() -> None:
@@ -235,7 +236,8 @@ def test_injection_attempts_cannot_change_the_score() -> None:
 
 def test_async_api_scores_concurrently() -> None:
     lr, _ = scorer(LRScript())
-    rewards = asyncio.run(lr.score(EXAMPLE, [cand(i, "Town 1 handles 10 ships.") for i in range(3)]))
+    candidates = [cand(i, "Town 1 handles 10 ships.") for i in range(3)]
+    rewards = asyncio.run(lr.score(EXAMPLE, candidates))
     assert [r.candidate_id for r in rewards] == ["e1-0", "e1-1", "e1-2"]
 
 

@@ -110,7 +110,9 @@ def test_unusable_verifier_output_is_unscored(rm_url: str, text: str, reason: st
 
 def test_chinese_prompt_is_picked_by_language(rm_url: str) -> None:
     scorer, judge = make(rm_url)
-    example = Example(id="z", context="文档", query="港口每年接待多少艘船？", reference="大约三百艘。")
+    example = Example(
+        id="z", context="文档", query="港口每年接待多少艘船？", reference="大约三百艘。"
+    )
     (reward,) = scorer.score_sync(example, cands("SCORE=1 三百艘", example_id="z"))
     assert reward.meta["language"] == "zh" and reward.status == "scored"
     user = judge.requests[0].messages[-1]["content"]
