@@ -37,6 +37,7 @@ _QUOTES = str.maketrans(
         "\u00bb": '"',
     }
 )
+_QUOTE_MARK = re.compile("[" + "".join(chr(c) for c in _QUOTES) + "]")
 _ELLIPSIS = re.compile(r"\s*(?:\.\.\.|…)\s*")
 _SPACE = re.compile(r"\s+")
 _EDGE = " \t\n\"'"
@@ -51,7 +52,7 @@ def normalise(text: str) -> tuple[str, list[int]]:
 
     Works run by run (regular expressions and ``range`` in C), not character by character: a
     batch checks a few dozen quotes against excerpts of a 100k-character context."""
-    translated = text.translate(_QUOTES)
+    translated = _plain_marks(text)
     where: list[int] = []
     done = 0
     for match in _SPACE.finditer(translated):
@@ -65,6 +66,12 @@ def normalise(text: str) -> tuple[str, list[int]]:
     return (plain[1:] if translated[:1].isspace() else plain), where
 
 
+def _plain_marks(text: str) -> str:
+    # str.translate walks every character through the table (slow on non-ASCII text): only
+    # texts that hold a curly or angled quotation mark need it
+    return text.translate(_QUOTES) if _QUOTE_MARK.search(text) else text
+
+
 @lru_cache(maxsize=64)
 def _normalised(text: str) -> tuple[str, list[int]]:
     # The same excerpts (and, for quotes found in none, the whole context) are looked up for
@@ -74,7 +81,7 @@ def _normalised(text: str) -> tuple[str, list[int]]:
 
 def _pieces(quote: str) -> list[str]:
     # normalise() without the offsets, which a quote does not need
-    plain = " ".join(_SPACE.split(quote.translate(_QUOTES)))
+    plain = " ".join(_SPACE.split(_plain_marks(quote)))
     parts = [p.strip(_EDGE) for p in _ELLIPSIS.split(plain)]
     return [p for p in parts if p]
 
