@@ -57,6 +57,34 @@ def test_a_corrupt_row_is_a_miss_and_is_replaced(cache: JudgeCache, garbage: str
     assert fixed is not None and fixed.texts == ['{"answer": "no"}']
 
 
+@pytest.mark.parametrize(
+    "request_update",
+    [
+        {},
+        {"temperature": 0.7, "top_p": 0.95, "seed": 3, "stop": ("\n\n",), "n": 4},
+        {"temperature": 1e-5, "messages": ({"role": "user", "content": "é ‘q’ \u2028 \x00"},)},
+        {"schema": {"type": "object", "properties": {"x": {"type": "number", "minimum": 0.5}}}},
+    ],
+)
+def test_keys_are_those_of_earlier_versions(request_update: dict[str, Any]) -> None:
+    # Caches written before the fast payload and JSON must still be hit: the key is sha256
+    # over the sorted, compact JSON of the pydantic dump, as it always was.
+    import hashlib
+    import json
+
+    request = BASE.model_copy(update=request_update)
+    identity = {"backend": "openai", "model": "m", "base_url": "http://a/v1"}
+    dumped = request.model_dump(by_alias=True, mode="json")
+    blob = json.dumps(
+        {"v": 1, "judge": identity, "request": dumped},
+        sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+    )
+    assert cache_key(identity, request.cache_payload()) == hashlib.sha256(
+        blob.encode("utf-8")
+    ).hexdigest()
+    assert set(request.cache_payload()) == set(dumped)
+
+
 def test_keys_differ_exactly_when_an_output_changing_field_differs() -> None:
     base = key()
     variants = {

@@ -37,8 +37,20 @@ class JudgeRequest(BaseModel):
     stop: tuple[str, ...] = ()
 
     def cache_payload(self) -> dict[str, Any]:
-        """The request's part of a cache key."""
-        return self.model_dump(by_alias=True, mode="json")
+        """The request's part of a cache key: what ``model_dump(by_alias=True, mode="json")``
+        gives (tuples are written as lists, the same JSON), built directly because it is asked
+        for every judge call and dumping the schema through pydantic cost 0.1 ms each."""
+        return {
+            "messages": self.messages,
+            "schema": self.schema_,
+            "schema_name": self.schema_name,
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "max_tokens": self.max_tokens,
+            "seed": self.seed,
+            "n": self.n,
+            "stop": self.stop,
+        }
 
 
 class JudgeResponse(BaseModel):
