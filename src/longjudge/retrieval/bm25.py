@@ -164,12 +164,12 @@ def _stem(word: str) -> str:
 
 def bm25_terms(text: str) -> list[str]:
     """The BM25 terms of ``text``: stemmed non-stopwords and CJK bigrams."""
-    terms: list[str] = []
-    known = _RUNS.get
-    for run in _TERM.findall(text.lower()):
-        found = known(run)
-        terms += found if found is not None else _run_terms(run)
-    return terms
+    runs = _TERM.findall(text.lower())
+    known = _RUNS
+    try:
+        return [term for run in runs for term in known[run]]
+    except KeyError:  # a word not seen before (or the memo was just cleared by another thread)
+        return [term for run in runs for term in _run_terms(run)]
 
 
 # Each distinct word's terms, worked out once: a plain dict read is the hot path (every window
@@ -183,6 +183,9 @@ _CJK_CHAR = re.compile(f"[{CJK_RANGES}]")
 
 def _run_terms(run: str) -> tuple[str, ...]:
     """One word or CJK run's terms, remembered in ``_RUNS`` (bounded: cleared when full)."""
+    found = _RUNS.get(run)
+    if found is not None:
+        return found
     if _CJK_CHAR.match(run):
         found = (run,) if len(run) == 1 else tuple(run[i : i + 2] for i in range(len(run) - 1))
     elif run not in STOPWORDS and (len(run) > 1 or run.isdigit()):
