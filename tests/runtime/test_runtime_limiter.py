@@ -25,12 +25,14 @@ Mode = Literal["reject", "queue", "grow"]
 
 def simulate(
     mode: Mode, capacity: int, latency: float, *, ceiling: int = 256, events: int = 5000,
-    slope: float = 0.0,
+    slope: float = 0.0, client_lag: tuple[int, float] | None = None,
 ) -> tuple[AdaptiveLimiter, list[int]]:
     """A client with endless work against a server model, on a virtual clock.
 
     ``reject``: above ``capacity`` requests in service, a 429 at once; ``queue``: they wait
     for a slot; ``grow``: no capacity, latency ``latency * (1 + slope * (others in service))``.
+    ``client_lag`` = (event, seconds): from that answer on, the client's event loop runs that
+    late (starved of CPU): every answer is seen that much later, and the lag timer says so.
     Returns the limiter and its limit after every answer.
     """
     now = [0.0]
@@ -39,10 +41,13 @@ def simulate(
     queued: deque[Slot] = deque()
     seq, in_service, trace = 0, 0, []
 
+    lag = [0.0]
+
     def serve(slot: Slot) -> None:
         nonlocal seq, in_service
         in_service += 1
         took = latency * (1 + slope * (in_service - 1)) if mode == "grow" else latency
+        took += lag[0]  # the server's answer, seen late by a starved client
         seq += 1
         heapq.heappush(heap, (now[0] + took, seq, slot, True))
 
@@ -58,7 +63,10 @@ def simulate(
                 serve(slot)
 
     fill()
-    for _ in range(events):
+    for event in range(events):
+        if client_lag is not None and event >= client_lag[0]:
+            lag[0] = client_lag[1]
+        limiter.note_lag(lag[0])
         now[0], _, slot, served = heapq.heappop(heap)
         if served:
             in_service -= 1
@@ -133,6 +141,18 @@ def test_overloads_of_requests_sent_before_a_back_off_count_once() -> None:
         slot.overloaded()
         slot.release()
     assert limiter.limit == 20 and limiter.overloads == 40  # halved once (slow start)
+
+
+def test_a_client_starved_of_cpu_is_not_read_as_a_queueing_server() -> None:
+    # A queueing server of capacity 32 at 0.2 s; after 1,500 answers the client's own event
+    # loop falls 0.15 s behind (a busy machine) and stays there. Its answers come 75% later at
+    # any number in flight: the server has not changed, so the limit must not collapse.
+    limiter, trace = simulate("queue", 32, 0.2, events=6000, client_lag=(1500, 0.15))
+    assert min(trace[1500:]) >= 0.8 * 32, min(trace[1500:])
+    assert limiter.summary()["loop_lag"] == 0.15
+    # the same lag on a server whose latency does grow with load still brings the limit down
+    limiter, trace = simulate("grow", 10**6, 0.2, slope=0.05, events=6000, client_lag=(0, 0.15))
+    assert max(trace) >= 32 > trace[-1]
 
 
 def _drive_client(config: FakeJudgeConfig, requests: int, ceiling: int) -> AdaptiveLimiter:

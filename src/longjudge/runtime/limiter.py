@@ -17,7 +17,13 @@ on latency:
 
 Latency growth of less than 50 ms never counts: a busy client's own event loop delays answers
 by about that much, and a limiter that read it as the server's queue would starve a fast server
-(real judges answer in seconds, where 35% is far above that noise).
+(real judges answer in seconds, where 35% is far above that noise). Beyond that, the client's
+own delay is measured and taken out: while requests are in flight a timer on the event loop
+notes how late it runs (every 25 ms), and a round's latencies and the baseline are compared
+after subtracting the round's median lag. A client starved of CPU (a busy or shared machine,
+its own retrieval and parsing) answers late whatever the number of requests in flight; read as
+the server's queue, that lateness drove the limit down to a few requests, which starved the
+judge further. The run summary reports the lag (``loop_lag``).
 
 Overload answers (429 rate limits, 5xx, time-outs and dropped connections, i.e. the retried
 errors of :mod:`longjudge.runtime.retry`) decrease the limit at once: by half in slow start
@@ -63,6 +69,8 @@ OVERLOAD_FACTOR = 0.9
 BASELINE_ROUNDS = 60
 #: Rounds in a row above the baseline's latency that trigger a probe round.
 PROBE_EVERY = 50
+#: Seconds between two ticks of the event-loop lag timer.
+LAG_TICK = 0.025
 #: Changes of the limit kept in the history: the first ones and the latest ones.
 HISTORY_HEAD, HISTORY_TAIL = 24, 96
 
@@ -150,6 +158,11 @@ class AdaptiveLimiter:
         self._history_tail: deque[tuple[float, int]] = deque(maxlen=HISTORY_TAIL)
         self._history_dropped = 0
         self._on_room: list[Callable[[], None]] = []
+        # Event-loop lag (seconds late of a timer) during the current round, and the median
+        # lag of the recent rounds (for the summary).
+        self._ticking = False
+        self._round_lags: deque[float] = deque(maxlen=512)
+        self._lags: deque[float] = deque(maxlen=BASELINE_ROUNDS)
 
     def watch(self, callback: Callable[[], None]) -> Callable[[], None]:
         """Call ``callback()`` whenever slots may have become free with nobody waiting for them
@@ -216,6 +229,8 @@ class AdaptiveLimiter:
             first_in_line = True
 
     def _take(self) -> None:
+        if not self._ticking:
+            self._start_ticking()
         self.in_flight += 1
         if self.in_flight > self._round_used:
             self._round_used = self.in_flight
@@ -231,6 +246,30 @@ class AdaptiveLimiter:
         if self._on_room and not self._waiters and self.in_flight < self.limit:
             for callback in self._on_room:
                 callback()
+
+    # -- the client's own delay -------------------------------------------------------------
+
+    def _start_ticking(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no event loop (a simulation through try_slot): no lag to measure
+        self._ticking = True
+        due = loop.time() + LAG_TICK
+        loop.call_at(due, self._tick, loop, due)
+
+    def _tick(self, loop: asyncio.AbstractEventLoop, due: float) -> None:
+        now = loop.time()
+        self.note_lag(now - due)
+        if self.in_flight == 0 and not self._waiters:
+            self._ticking = False  # nothing in flight: nothing to correct; the next take restarts
+            return
+        due = now + LAG_TICK
+        loop.call_at(due, self._tick, loop, due)
+
+    def note_lag(self, seconds: float) -> None:
+        """Record how late the event loop ran a timer (the timer calls this; tests too)."""
+        self._round_lags.append(max(0.0, seconds))
 
     # -- adaptation ---------------------------------------------------------------------------
 
@@ -257,7 +296,11 @@ class AdaptiveLimiter:
 
     def _end_round(self) -> None:
         samples = sorted(self._round_samples)
-        typical = samples[len(samples) // 2]  # the median: robust to a few client hiccups
+        lags = sorted(self._round_lags)
+        lag = lags[len(lags) // 2] if lags else 0.0
+        self._lags.append(lag)
+        # the median latency (robust to a few client hiccups), less the client's own delay
+        typical = max(samples[len(samples) // 2] - lag, 1e-6)
         self.rounds += 1
         self._baselines.append(typical)
         if self._probing is not None:  # a probe round only measures the baseline
@@ -291,6 +334,7 @@ class AdaptiveLimiter:
     def _new_round(self) -> None:
         self._round += 1
         self._round_samples = []
+        self._round_lags.clear()
         self._round_used = self.in_flight
 
     def _set(self, value: float) -> None:
@@ -327,6 +371,7 @@ class AdaptiveLimiter:
             "overloads": self.overloads,
             "history": [list(entry) for entry in self.history],
             "history_dropped": self._history_dropped,
+            "loop_lag": round(sorted(self._lags)[len(self._lags) // 2], 4) if self._lags else 0.0,
         }
 
 
