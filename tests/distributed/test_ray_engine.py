@@ -88,6 +88,7 @@ def test_ray_engine_matches_local_engine_and_resumes(
     assert distributed.usage["total"]["calls"] == local.usage["total"]["calls"] > 0
     (entry,) = RunDir(tmp_path / "ray").read_summary()["invocations"]
     assert entry["engine"] == "ray" and entry["workers"] == 2
+    assert entry["chunk_prompts"] == 1  # streamed: 4 chunks of one prompt, 2 per worker
     assert sum(entry["concurrency"]) == 4  # the judge's limit, split over the workers
     assert 2 <= judge.stats["peak_in_service"] <= 4  # ... and never exceeded in total
     assert entry["usage"] == distributed.usage
