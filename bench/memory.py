@@ -14,6 +14,7 @@ memory (``RunDir.rewards()``, what the command did before), for comparison.
     .venv/bin/python bench/memory.py                        # 500, 2,000, 5,000 candidates
     .venv/bin/python bench/memory.py --sizes 500 20000
     .venv/bin/python bench/memory.py --sizes 500 5000 --print eager
+    .venv/bin/python bench/memory.py --sizes 500 5000 --ray-workers 2   # the Ray driver's peak
 """
 
 from __future__ import annotations
@@ -66,7 +67,9 @@ def print_results(out: Path, outcome: Any, mode: str) -> float:
     return time.monotonic() - started
 
 
-def child(candidates: int, concurrency: int | None, mode: str) -> dict[str, Any]:
+def child(
+    candidates: int, concurrency: int | None, mode: str, ray_workers: int | None
+) -> dict[str, Any]:
     """One size, in this process: score it, print its results, report the peak RSS."""
     prompts = -(-candidates // 10)
     with tempfile.TemporaryDirectory() as name:
@@ -84,13 +87,21 @@ def child(candidates: int, concurrency: int | None, mode: str) -> dict[str, Any]
                 "longreward": {"retrieval": {"method": "bm25"}},
             }
             config = build_config(ScoreConfig, layers)
+            engine = "local" if ray_workers is None else "ray"
             job = ScoreJob(examples, responses, "openai/fake-judge", "longreward", config,
-                           tmp / "run")
+                           tmp / "run", engine=engine)
             started = time.monotonic()
-            outcome = asyncio.run(run_job(job))
+            if ray_workers is None:
+                outcome = asyncio.run(run_job(job))
+            else:  # the driver's peak (the actors are other processes)
+                from longjudge.distributed.ray_engine import RayOptions, run_ray_job
+
+                outcome = run_ray_job(job, RayOptions(workers=ray_workers))
             seconds = time.monotonic() - started
             job_peak = _peak_mb()
-            print_seconds = print_results(tmp / "run", outcome, mode)
+            print_seconds = 0.0
+            if mode != "none":
+                print_seconds = print_results(tmp / "run", outcome, mode)
     return {
         "candidates": outcome.result.scored + outcome.result.unscored,
         "scored": outcome.result.scored,
@@ -103,7 +114,9 @@ def child(candidates: int, concurrency: int | None, mode: str) -> dict[str, Any]
     }
 
 
-def run_size(candidates: int, concurrency: int | None, mode: str) -> dict[str, Any]:
+def run_size(
+    candidates: int, concurrency: int | None, mode: str, ray_workers: int | None
+) -> dict[str, Any]:
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(
@@ -113,6 +126,8 @@ def run_size(candidates: int, concurrency: int | None, mode: str) -> dict[str, A
     command = [sys.executable, __file__, "--child", str(candidates), "--print", mode]
     if concurrency is not None:
         command += ["--concurrency", str(concurrency)]
+    if ray_workers is not None:
+        command += ["--ray-workers", str(ray_workers)]
     out = subprocess.run(command, capture_output=True, text=True, env=env, check=True)
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
@@ -123,21 +138,26 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[500, 2000, 5000])
     parser.add_argument("--concurrency", type=int, default=None,
                         help="--concurrency of the job (default: the adaptive limit)")
-    parser.add_argument("--print", dest="mode", choices=["stream", "eager"], default="stream",
+    parser.add_argument("--print", dest="mode", choices=["stream", "eager", "none"],
+                        default="stream",
                         help="the results summary as the command prints it (stream: counted "
-                        "from rewards.jsonl line by line) or from every reward read back "
-                        "(eager, the earlier way)")
+                        "from rewards.jsonl line by line), from every reward read back "
+                        "(eager, the earlier way), or not at all")
+    parser.add_argument("--ray-workers", type=int, default=None,
+                        help="score with --engine ray and this many workers: the peak is the "
+                        "driver's")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
-        print(json.dumps(child(args.child, args.concurrency, args.mode)))
+        print(json.dumps(child(args.child, args.concurrency, args.mode, args.ray_workers)))
         return
-    print(f"printing the results: {args.mode}")
+    engine = "local" if args.ray_workers is None else f"ray, {args.ray_workers} workers"
+    print(f"engine: {engine}; printing the results: {args.mode}")
     print(f"{'candidates':>10} {'scored':>7} {'input MB':>9} {'job peak':>8} {'peak MB':>8} "
           f"{'peak/peak(first)':>16} {'prompts in flight':>17} {'seconds':>8} {'print s':>7}")
     first = None
     for size in args.sizes:
-        row = run_size(size, args.concurrency, args.mode)
+        row = run_size(size, args.concurrency, args.mode, args.ray_workers)
         first = first or row["peak_mb"]
         print(f"{row['candidates']:>10,} {row['scored']:>7,} {row['input_mb']:>9.1f} "
               f"{row['job_peak_mb']:>8.1f} {row['peak_mb']:>8.1f} "
