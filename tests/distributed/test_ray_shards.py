@@ -8,11 +8,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from longjudge.distributed.ray_engine import add_stats
 from longjudge.distributed.shards import (
     CHUNKS_AHEAD,
     MAX_CHUNK,
     SHARDS,
+    add_stats,
     chunk_size,
     merge_shards,
     split_concurrency,

@@ -27,10 +27,8 @@ local Ray instance is started for the job and stopped after it.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import os
 import re
-import shutil
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -38,29 +36,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..config import RunConfig, ScoreConfig
+from ..config import ScoreConfig
 from ..errors import ConfigError, MissingDependencyError
 from ..runtime.cache import default_cache_path
 from ..runtime.fingerprint import Setup
-from ..runtime.progress import Progress
-from ..runtime.rundir import REWARDS, RunDir
+from ..runtime.rundir import RunDir
 from ..runtime.usage import UsageTracker
 from ..scoring.context import ScoringContext
-from ..scoring.inputs import PromptRef, StreamedInput, iter_groups, plan_input, scan_input
+from ..scoring.inputs import PromptRef, StreamedInput, plan_input, scan_input
 from ..scoring.job import JobOutcome, ScoreJob
 from ..scoring.record import finish_rundir, input_errors_of, start_rundir, summary_entry
 from ..scoring.runner import Group, RunResult, score_groups
-from ..types import Candidate, Example, Reward
+from ..types import Candidate, Example
 from .shards import (
-    CHUNKS_AHEAD,
     SHARDS,
     chunk_size,
-    merge_records,
     merge_shards,
     split_concurrency,
 )
-
-GroupDump = tuple[dict[str, Any], list[dict[str, Any]]]
+from .stream import Feed, GroupDump, stream_chunks
 
 
 @dataclass
@@ -123,20 +117,6 @@ class ShardWorker:
         usage, stats = self.context.usage(), self.context.scorer.stats()
         await self.context.aclose()
         return {"usage": usage, "stats": stats}
-
-
-def add_stats(total: dict[str, Any], part: dict[str, Any]) -> None:
-    """Sum a worker's scorer counters into ``total`` (numbers add, mappings recurse)."""
-    for key, value in part.items():
-        mine = total.get(key)
-        if isinstance(value, dict):
-            nested = mine if isinstance(mine, dict) else {}
-            add_stats(nested, value)
-            total[key] = nested
-        elif isinstance(value, (int, float)) and not isinstance(value, bool):
-            total[key] = (mine if isinstance(mine, (int, float)) else 0) + value
-        else:
-            total.setdefault(key, value)
 
 
 def _import_ray() -> Any:
@@ -206,12 +186,6 @@ def _worker_config(config: ScoreConfig, share: int) -> dict[str, Any]:
     return config.model_copy(update=update).model_dump(mode="json")
 
 
-def _dump(groups: list[Group]) -> list[GroupDump]:
-    return [
-        (e.model_dump(mode="json"), [c.model_dump(mode="json") for c in cs]) for e, cs in groups
-    ]
-
-
 def driver_setup(job: ScoreJob) -> tuple[Setup, dict[str, Any], list[dict[str, Any]]]:
     """The job's setup fingerprint, described settings and the scorer's own input errors,
     from a scoring context on a dry-run client (no cache, nothing called; a local judge's
@@ -261,45 +235,6 @@ def run_ray_job(job: ScoreJob, options: RayOptions | None = None) -> JobOutcome:
     return JobOutcome(result, usage_dict, input_errors, prompts, state, stats, superseded)
 
 
-def _shard_lines(rundir: RunDir) -> int:
-    """Reward lines the workers have written into their shard directories so far."""
-    total = 0
-    for path in (rundir.path / SHARDS).glob(f"*/{REWARDS}"):
-        try:
-            with path.open("rb") as handle:
-                total += sum(1 for _ in handle)
-        except OSError:  # a shard being merged or removed
-            continue
-    return total
-
-
-@dataclass
-class _Chunk:
-    """A chunk sent to a worker: which worker, its shard directory's name, its keys."""
-
-    worker: int
-    name: str
-    examples: list[str]
-    keys: list[tuple[str, str]]
-
-
-class _Feed:
-    """The prompts left to score, read again one chunk at a time, in input order."""
-
-    def __init__(self, inputs: StreamedInput, todo: list[PromptRef], size: int) -> None:
-        self._groups = iter_groups(inputs, todo)
-        self.size = size
-        self.sent = 0
-
-    def next(self) -> list[Group]:
-        chunk = list(itertools.islice(self._groups, self.size))
-        self.sent += len(chunk)
-        return chunk
-
-    def close(self) -> None:
-        self._groups.close()  # type: ignore[attr-defined]
-
-
 def _dispatch(
     job: ScoreJob,
     options: RayOptions,
@@ -315,7 +250,7 @@ def _dispatch(
     ray = _import_ray()
     started_ray = connect(options.address)
     actors: list[Any] = []
-    feed: _Feed | None = None
+    feed: Feed | None = None
     try:
         cpus = int(ray.cluster_resources().get("CPU", 1))
         wanted = options.workers or max(1, int(cpus // options.cpus_per_worker))
@@ -338,9 +273,9 @@ def _dispatch(
                 f"{setup.to_dict()}: install the same longjudge and data on every node"
             )
         size = options.chunk_prompts or chunk_size(min(shares), len(todo), count)
-        feed = _Feed(inputs, todo, size)
+        feed = Feed(inputs, todo, size)
         total = sum(len(p.candidates) for p in todo)
-        stats = _stream(ray, actors, feed, rundir, result, usage, total, job.config.run)
+        stats = stream_chunks(ray, actors, feed, rundir, result, usage, total, job.config.run)
         return {"workers": len(actors), "concurrency": shares, "chunk_prompts": size}, stats
     finally:
         if feed is not None:
@@ -349,101 +284,6 @@ def _dispatch(
             ray.kill(actor)
         if started_ray:
             ray.shutdown()
-
-
-def _stream(
-    ray: Any,
-    actors: list[Any],
-    feed: _Feed,
-    rundir: RunDir,
-    result: RunResult,
-    usage: UsageTracker,
-    total: int,
-    config: RunConfig,
-) -> dict[str, Any]:
-    """Keep every live actor :data:`CHUNKS_AHEAD` chunks ahead until the feed runs dry,
-    appending each chunk's records as it returns; then collect usage and counters."""
-    pending: dict[Any, _Chunk] = {}
-    alive = set(range(len(actors)))
-    peaks = [0] * len(actors)
-    sequence = itertools.count()
-    merged = 0
-
-    def send(worker: int) -> bool:
-        groups = feed.next()
-        if not groups:
-            return False
-        name = f"{worker}-{next(sequence)}"
-        keys = [(e.id, c.id) for e, cs in groups for c in cs]
-        ref = actors[worker].run.remote(name, _dump(groups))
-        pending[ref] = _Chunk(worker, name, [e.id for e, _ in groups], keys)
-        return True
-
-    for _ in range(CHUNKS_AHEAD):
-        for worker in range(len(actors)):
-            send(worker)
-    with Progress(total, enabled=config.progress, label="scoring (ray)") as progress:
-        while pending:
-            ready, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
-            for ref in ready:
-                chunk = pending.pop(ref)
-                try:
-                    part = ray.get(ref)
-                except ray.exceptions.RayError as exc:
-                    _chunk_failed(rundir, result, chunk, exc)
-                    alive.discard(chunk.worker)
-                else:
-                    done = RunResult.from_dict(part["result"])
-                    peaks[chunk.worker] = max(peaks[chunk.worker], done.peak_prompts_in_flight)
-                    done.peak_prompts_in_flight = 0
-                    result.add(done)
-                    rewards = [Reward.model_validate(r) for r in part["rewards"]]
-                    merged += merge_records(rundir, rewards, part["errors"], chunk.keys)
-                    shutil.rmtree(rundir.path / SHARDS / chunk.name, ignore_errors=True)
-                if alive:  # a dead worker's next chunk goes to a live one
-                    send(chunk.worker if chunk.worker in alive else min(alive))
-            progress.update(min(total, merged + _shard_lines(rundir)))
-    result.peak_prompts_in_flight = sum(peaks)
-    stats: dict[str, Any] = {}
-    for worker in sorted(alive):
-        try:
-            part = ray.get(actors[worker].finish.remote())
-        except ray.exceptions.RayError:
-            continue
-        usage.merge(UsageTracker.from_dict(part["usage"]))
-        add_stats(stats, part["stats"])
-    _fail_unsent(rundir, result, feed)
-    return stats
-
-
-def _chunk_failed(rundir: RunDir, result: RunResult, chunk: _Chunk, exc: BaseException) -> None:
-    result.failed_groups += len(chunk.examples)
-    rundir.append_error(
-        {
-            "kind": "internal",
-            "id": None,
-            "reason": f"ray worker failed: {type(exc).__name__}",
-            "examples": chunk.examples,
-            "traceback": str(exc),
-        }
-    )
-
-
-def _fail_unsent(rundir: RunDir, result: RunResult, feed: _Feed) -> None:
-    """Prompts never sent because every worker died: failed, each named in errors.jsonl."""
-    while True:
-        groups = feed.next()
-        if not groups:
-            return
-        result.failed_groups += len(groups)
-        rundir.append_error(
-            {
-                "kind": "internal",
-                "id": None,
-                "reason": "ray worker failed: no live worker left",
-                "examples": [e.id for e, _ in groups],
-            }
-        )
 
 
 __all__ = ["RayOptions", "ShardWorker", "connect", "run_ray", "run_ray_job"]

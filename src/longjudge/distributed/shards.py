@@ -1,4 +1,4 @@
-"""Helpers of the Ray engine: split concurrency, size the chunks, merge shard runs.
+"""Helpers of the Ray engine: split concurrency, size the chunks, merge shard runs, add counters.
 
 A worker scores each chunk of prompts it is sent into an ordinary run directory under
 ``OUT/shards/<worker>-<chunk>/`` and also returns the chunk's records to the driver (the shard
@@ -51,6 +51,20 @@ def chunk_size(share: int, prompts: int, workers: int) -> int:
     ``prompts`` of the job spread over every worker."""
     spread = -(-prompts // (workers * CHUNKS_AHEAD))
     return max(1, min(-(-share // 4), MAX_CHUNK, spread))
+
+
+def add_stats(total: dict[str, Any], part: dict[str, Any]) -> None:
+    """Sum a worker's scorer counters into ``total`` (numbers add, mappings recurse)."""
+    for key, value in part.items():
+        mine = total.get(key)
+        if isinstance(value, dict):
+            nested = mine if isinstance(mine, dict) else {}
+            add_stats(nested, value)
+            total[key] = nested
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            total[key] = (mine if isinstance(mine, (int, float)) else 0) + value
+        else:
+            total.setdefault(key, value)
 
 
 def shard_dirs(out: Path) -> list[Path]:
@@ -128,6 +142,7 @@ __all__ = [
     "CHUNKS_AHEAD",
     "MAX_CHUNK",
     "SHARDS",
+    "add_stats",
     "chunk_size",
     "merge_records",
     "merge_shards",
