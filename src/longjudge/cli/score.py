@@ -10,7 +10,7 @@ import typer
 
 from ..components import ENGINES
 from ..config import ScoreConfig, load_config
-from ..runtime.rundir import REWARDS, RunDir
+from ..runtime.rundir import RunDir
 from ..types import Reward
 from .app import app, console, flag_layer, out
 from .tables import results_table, rewards_summary, rewards_table, screenful, table_notes
@@ -93,16 +93,14 @@ def _print_breakdown_hint(out_dir: Path) -> None:
 
 
 def _print_results(rundir: RunDir, outcome: JobOutcome, out_dir: Path) -> None:
-    from ..preference.tally import latest_lines, read_tally
+    from ..preference.tally import RewardTally, rows_or_tally
     from ..runtime.fingerprint import describe_counts
 
-    rundir.flush()
-    path = rundir.path / REWARDS
-    latest = latest_lines(path)  # 8 bytes a line: how many candidates, which lines count
-    if latest.candidates > screenful():  # one row per candidate would scroll away
-        out.print(rewards_summary(read_tally(path, latest), out_dir))  # counters only
+    found = rows_or_tally(rundir, screenful())
+    if isinstance(found, RewardTally):  # one row per candidate would scroll away
+        out.print(rewards_summary(found, out_dir))  # counted line by line: counters only
     else:
-        _print_table(rundir.rewards(), str(rundir.read_config().get("judge_spec") or ""))
+        _print_table(found, str(rundir.read_config().get("judge_spec") or ""))
     result = outcome.result
     total = outcome.usage["total"]
     done = f"already done {result.skipped}"

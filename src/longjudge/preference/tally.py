@@ -14,6 +14,8 @@ value at two decimals (1,001 on the 0-10 scale), whatever the job's size.
 candidate wins). Finding the latest line of each candidate without holding the ids:
 :func:`latest_lines` keeps an 8-byte hash per line (a numpy array), and the exact ids only of
 the few candidates whose hash occurs more than once (a resumed or rescored run).
+:func:`rows_or_tally` is what ``longjudge score`` prints from: the rows when they fit a
+screen, else the tally.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..runtime.rundir import REWARDS, RunDir
 from ..runtime.stored import Key, read_rewards
 from ..types import Reward
 
@@ -176,4 +179,22 @@ def read_tally(path: Path, latest: LatestLines | None = None) -> RewardTally:
     return tally
 
 
-__all__ = ["LatestLines", "RewardTally", "Scores", "latest_lines", "read_tally"]
+def rows_or_tally(rundir: RunDir, limit: int) -> list[Reward] | RewardTally:
+    """A run directory's latest reward per candidate when it holds at most ``limit``
+    candidates (a table's worth), else their :class:`RewardTally`, never all the rewards."""
+    rundir.flush()
+    path = rundir.path / REWARDS
+    latest = latest_lines(path)  # 8 bytes a line: how many candidates, which lines count
+    if latest.candidates <= limit:
+        return rundir.rewards()
+    return read_tally(path, latest)
+
+
+__all__ = [
+    "LatestLines",
+    "RewardTally",
+    "Scores",
+    "latest_lines",
+    "read_tally",
+    "rows_or_tally",
+]
