@@ -18,6 +18,13 @@ where the CPU goes, by package and function, for the event loop and the worker t
     .venv/bin/python bench/throughput.py                    # the grid: C = 8, 32, 128; L = 0.2, 0.5
     .venv/bin/python bench/throughput.py --rows 32:0.2 32:0.2:32 --candidates 500
     .venv/bin/python bench/throughput.py --rows 32:0.2 --profile   # where the client CPU goes
+    .venv/bin/python bench/throughput.py --rows 32:0.2 128:0.5 --ray-workers 2   # local vs ray
+
+``--ray-workers N`` runs each row twice instead, through the local engine (one process) and
+the ``ray`` engine with N workers (a local Ray instance the engine starts itself), and prints
+for both the wall time of the whole job (``run_job`` called to returned: Ray's start-up, the
+actors', reading and merging included), the rate over that, and the rate from the first
+request the server saw to the end of the job (after start-up).
 """
 
 from __future__ import annotations
@@ -127,6 +134,79 @@ def measure(
     }
 
 
+def measure_engine(
+    capacity: int,
+    latency: float,
+    candidates: int,
+    workers: int | None,
+    retrieval: str = "bm25",
+) -> dict[str, Any]:
+    """One job at default settings through the local engine (``workers`` None) or the ray
+    engine with ``workers`` actors; the rates over the whole job and after start-up."""
+    from longjudge.distributed.ray_engine import RayOptions, run_ray_job
+
+    prompts = -(-candidates // 10)
+    os.environ["PYTHONPATH"] = os.pathsep.join(  # the server and the Ray workers import these
+        [str(REPO / "bench"), str(REPO / "src"), os.environ.get("PYTHONPATH", "")]
+    )
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        examples, responses = write_copies(tmp, prompts)
+        log = tmp / "requests.jsonl"
+        server_config = FakeJudgeConfig(
+            latency=latency, capacity=capacity, log_file=str(log),
+            script="_common:statement_rich_script",
+        )
+        with FakeJudgeProcess(server_config) as server:
+            layers = {
+                "judge": {"base_url": server.base_url},
+                "cache": {"path": str(tmp / "cache.sqlite")},
+                "run": {"progress": False},
+                "longreward": {"retrieval": {"method": retrieval}},
+            }
+            config = build_config(ScoreConfig, layers)
+            engine = "local" if workers is None else "ray"
+            job = ScoreJob(examples, responses, "openai/fake-judge", "longreward", config,
+                           tmp / "run", engine=engine)
+            started = time.time()
+            if workers is None:
+                outcome = asyncio.run(run_job(job))
+            else:
+                outcome = run_ray_job(job, RayOptions(workers=workers))
+            end = time.time()
+        load = os.getloadavg()[0]
+        records = [json.loads(line) for line in log.read_text().splitlines()]
+        (summary,) = RunDir(tmp / "run").read_summary()["invocations"]
+    first = min(r["time"] for r in records)
+    served = sum(r["status"] == 200 for r in records)
+    return {
+        "engine": "local" if workers is None else f"ray x{workers}",
+        "candidates": outcome.result.scored + outcome.result.unscored,
+        "calls": served, "wall": end - started, "startup": first - started,
+        "rate_wall": served / (end - started), "rate_after": served / (end - first),
+        "cap": capacity / latency, "load": load,
+        "prompts": summary.get("peak_prompts_in_flight", 0),
+    }
+
+
+def engines_table(rows: list[tuple[int, float, int | None]], candidates: int, workers: int,
+                  retrieval: str) -> None:
+    """Each row through one process and through Ray with ``workers`` actors."""
+    print(f"{'C':>4} {'L s':>4} {'engine':>8} {'calls':>6} {'wall s':>7} {'start s':>7} "
+          f"{'req/s wall':>10} {'/cap':>5} {'req/s after':>11} {'/cap':>5} {'prompts':>7} "
+          f"{'load':>5}")
+    for capacity, latency, _ in rows:
+        for engine_workers in (None, workers):
+            r = measure_engine(capacity, latency, candidates, engine_workers, retrieval)
+            print(
+                f"{capacity:4d} {latency:4.1f} {r['engine']:>8} {r['calls']:6d} "
+                f"{r['wall']:7.1f} {r['startup']:7.1f} {r['rate_wall']:10.1f} "
+                f"{r['rate_wall'] / r['cap']:5.2f} {r['rate_after']:11.1f} "
+                f"{r['rate_after'] / r['cap']:5.2f} {r['prompts']:7d} {r['load']:5.1f}",
+                flush=True,
+            )
+
+
 class _ThreadProfiles:
     """Profiles every ``asyncio.to_thread`` call (index builds, retrieval) with a thread CPU
     clock, while active: cProfile sees one thread only."""
@@ -205,7 +285,17 @@ def main() -> None:
         "where the embed extra is installed, and embedding the windows and statements then "
         "costs far more CPU than the judge calls)",
     )
+    parser.add_argument("--ray-workers", type=int, default=None,
+                        help="run each row through one process and through the ray engine "
+                        "with this many workers (wall time and rates, start-up included)")
     args = parser.parse_args()
+    if args.ray_workers:
+        print(f"{args.candidates} candidates, 15 statements per response, LongReward "
+              f"defaults, retrieval {args.retrieval}; one process vs --engine ray with "
+              f"{args.ray_workers} workers; python {sys.version.split()[0]}, "
+              f"{os.cpu_count()} CPUs")
+        engines_table(args.rows, args.candidates, args.ray_workers, args.retrieval)
+        return
     print(
         f"{args.candidates} candidates (copies of the bundled prompt, 10 responses each, 15 "
         "statements per response); LongReward defaults, retrieval "

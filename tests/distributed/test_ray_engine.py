@@ -4,6 +4,7 @@ server: the same rewards as the single-process engine, usage summed over workers
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,8 @@ from typing import Any
 import pytest
 
 from longjudge.config import CacheConfig, JudgeConfig, RunConfig, ScoreConfig
+from longjudge.distributed import ray_engine
+from longjudge.distributed.ray_engine import ShardWorker
 from longjudge.errors import ConfigError
 from longjudge.runtime.rundir import RunDir
 from longjudge.scoring import JobOutcome, ScoreJob, run_job_sync
@@ -88,6 +91,7 @@ def test_ray_engine_matches_local_engine_and_resumes(
     assert distributed.usage["total"]["calls"] == local.usage["total"]["calls"] > 0
     (entry,) = RunDir(tmp_path / "ray").read_summary()["invocations"]
     assert entry["engine"] == "ray" and entry["workers"] == 2
+    assert entry["chunk_prompts"] == 1  # streamed: 4 chunks of one prompt, 2 per worker
     assert sum(entry["concurrency"]) == 4  # the judge's limit, split over the workers
     assert 2 <= judge.stats["peak_in_service"] <= 4  # ... and never exceeded in total
     assert entry["usage"] == distributed.usage
@@ -197,3 +201,52 @@ def test_longbench_chat_judging_on_ray_gives_the_local_ratings(
         assert outcome.input_errors == errors and not outcome.complete
     config = RunDir(tmp_path / "ray").read_config()
     assert (config["method"], config["examples_file"]) == ("lbc_judge", str(rated))
+
+
+class _DiesOnPromptTwo(ShardWorker):
+    """A worker whose process dies when it is sent prompt '2' (a node lost mid-job)."""
+
+    async def run(self, name: str, dumps: list[Any]) -> dict[str, Any]:
+        if any(e["id"] == "2" for e, _ in dumps):
+            os._exit(1)
+        return await super().run(name, dumps)
+
+
+def test_a_worker_that_dies_fails_its_chunk_only_and_resume_scores_it(
+    ray_instance: Any, judge: FakeJudgeServer, inputs: tuple[Path, Path], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # twice the prompts: more than the 4 chunks of one prompt the two workers start with
+    examples, responses = tmp_path / "examples.jsonl", tmp_path / "responses.jsonl"
+    rows = [json.loads(line) for line in inputs[0].read_text().splitlines()]
+    answers = [json.loads(line) for line in inputs[1].read_text().splitlines()]
+    examples.write_text("".join(
+        json.dumps({**r, "idx": str(int(r["idx"]) + k * PROMPTS)}) + "\n"
+        for k in range(2) for r in rows
+    ))
+    responses.write_text("".join(
+        json.dumps({**a, "idx": f"{int(a['idx'].split('-')[0]) + k * PROMPTS}-"
+                    f"{a['idx'].split('-')[1]}"}) + "\n"
+        for k in range(2) for a in answers
+    ))
+    prompts = {str(i) for i in range(2 * PROMPTS)}
+    far = job((examples, responses), judge.base_url, tmp_path / "ray", tmp_path / "e.sqlite",
+              engine="ray")
+    monkeypatch.setattr(ray_engine, "ShardWorker", _DiesOnPromptTwo)
+    hurt = run_job_sync(far)
+    # the chunks the dead worker held are lost (prompt 2's, and another if it had one in
+    # flight), each prompt named once; the other worker scored every prompt sent after
+    errors = [e for e in RunDir(tmp_path / "ray").errors() if e["kind"] == "internal"]
+    failed = [p for e in errors for p in e["examples"]]
+    assert "2" in failed and len(failed) == len(set(failed)) == hurt.result.failed_groups
+    assert all("ray worker failed" in e["reason"] for e in errors) and not hurt.complete
+    scored = {r.example_id for r in RunDir(tmp_path / "ray").rewards()}
+    assert scored == prompts - set(failed)
+    assert {"4", "5", "6", "7"} <= scored  # sent after the death: all to the live worker
+    assert hurt.result.scored + hurt.result.unscored == len(scored) * CANDIDATES
+    monkeypatch.undo()
+    healed = run_job_sync(far)
+    assert (healed.result.skipped, healed.result.scored) == (
+        len(scored) * CANDIDATES, len(failed) * CANDIDATES
+    )
+    assert healed.state is not None and healed.state.complete

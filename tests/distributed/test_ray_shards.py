@@ -1,4 +1,4 @@
-"""The Ray engine's pure parts: concurrency split, partition of whole prompts, shard merge."""
+"""The Ray engine's pure parts: concurrency split, chunk size, shard merge."""
 
 from __future__ import annotations
 
@@ -8,10 +8,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from longjudge.distributed.ray_engine import add_stats
-from longjudge.distributed.shards import SHARDS, merge_shards, partition, split_concurrency
+from longjudge.distributed.shards import (
+    CHUNKS_AHEAD,
+    MAX_CHUNK,
+    SHARDS,
+    add_stats,
+    chunk_size,
+    merge_shards,
+    split_concurrency,
+)
 from longjudge.runtime.rundir import RunDir
-from longjudge.types import Candidate, Example, Reward
+from longjudge.types import Reward
 
 
 @given(st.integers(1, 500), st.integers(1, 64))
@@ -25,23 +32,15 @@ def test_split_concurrency_sums_to_the_limit(total: int, workers: int) -> None:
     assert min(shares) >= 1 and max(shares) - min(shares) <= 1
 
 
-def group(i: int, n: int) -> tuple[Example, list[Candidate]]:
-    example = Example(id=f"e{i}", context="c", query="q")
-    return example, [Candidate(id=f"e{i}-{k}", example_id=example.id, text="t") for k in range(n)]
-
-
-@given(st.lists(st.integers(1, 12), min_size=1, max_size=30), st.integers(1, 8))
-def test_partition_keeps_prompts_whole_and_balances(sizes: list[int], parts: int) -> None:
-    groups = [group(i, n) for i, n in enumerate(sizes)]
-    shards = partition(groups, parts)
-    assert len(shards) == min(parts, len(groups))
-    ids = [e.id for shard in shards for e, _ in shard]
-    assert sorted(ids) == sorted(e.id for e, _ in groups)  # each prompt exactly once, whole
-    for shard in shards:  # input order is kept inside a shard
-        positions = [int(e.id[1:]) for e, _ in shard]
-        assert positions == sorted(positions)
-    loads = [sum(len(c) for _, c in shard) for shard in shards]
-    assert max(loads) - min(loads) <= max(sizes)
+@given(st.integers(1, 512), st.integers(1, 20_000), st.integers(1, 16))
+def test_chunks_are_bounded_and_spread_the_job(share: int, prompts: int, workers: int) -> None:
+    size = chunk_size(share, prompts, workers)
+    assert 1 <= size <= MAX_CHUNK
+    assert size <= max(1, -(-share // 4))  # a worker holds about half its share in prompts
+    # the chunks a job starts with reach every worker when there are prompts enough
+    if prompts >= workers * CHUNKS_AHEAD:
+        assert size * workers * CHUNKS_AHEAD >= min(prompts, workers * CHUNKS_AHEAD)
+        assert -(-prompts // size) >= workers
 
 
 def reward(e: str, c: str, total: float) -> Reward:
@@ -56,8 +55,7 @@ def test_merge_appends_in_order_once_and_removes_shards(tmp_path: Path) -> None:
     first.append_reward(reward("e1", "a", 2.0))
     first.append_reward(reward("e0", "a", 1.0))  # already in main: not appended again
     first.append_error({"kind": "internal", "id": "e1", "reason": "boom"})
-    order = [("e0", "a"), ("e1", "a"), ("e2", "a")]
-    assert merge_shards(main, order) == 2
+    assert merge_shards(main) == 2
     assert not (tmp_path / SHARDS).exists()
     assert [(r.example_id, r.total) for r in main.rewards()] == [
         ("e0", 1.0), ("e1", 2.0), ("e2", 3.0)
@@ -67,10 +65,10 @@ def test_merge_appends_in_order_once_and_removes_shards(tmp_path: Path) -> None:
     again = RunDir(tmp_path / SHARDS / "0")
     again.append_reward(reward("e1", "a", 2.0))
     again.append_error({"kind": "internal", "id": "e1", "reason": "boom"})
-    assert merge_shards(main, order) == 0
+    assert merge_shards(main) == 0
     assert len((tmp_path / "rewards.jsonl").read_text().splitlines()) == 3
     assert len(main.errors()) == 1
-    assert merge_shards(main, order) == 0  # nothing to merge
+    assert merge_shards(main) == 0  # nothing to merge
 
 
 def test_scorer_counters_add_over_workers() -> None:

@@ -93,13 +93,14 @@ def _print_breakdown_hint(out_dir: Path) -> None:
 
 
 def _print_results(rundir: RunDir, outcome: JobOutcome, out_dir: Path) -> None:
+    from ..preference.tally import RewardTally, rows_or_tally
     from ..runtime.fingerprint import describe_counts
 
-    rewards = rundir.rewards()
-    if len(rewards) > screenful():
-        out.print(rewards_summary(rewards, out_dir))  # one row per candidate would scroll away
+    found = rows_or_tally(rundir, screenful())
+    if isinstance(found, RewardTally):  # one row per candidate would scroll away
+        out.print(rewards_summary(found, out_dir))  # counted line by line: counters only
     else:
-        _print_table(rewards, str(rundir.read_config().get("judge_spec") or ""))
+        _print_table(found, str(rundir.read_config().get("judge_spec") or ""))
     result = outcome.result
     total = outcome.usage["total"]
     done = f"already done {result.skipped}"

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from ..judges.local import PACKAGED_MODELS
 from ..preference.picks import best_and_worst
+from ..preference.tally import RewardTally, Scores
 from ..types import Reward
 
 #: Header of each known dimension (the full name is given under the table when shortened).
@@ -141,33 +142,18 @@ def screenful() -> int:
     return max(20, shutil.get_terminal_size((100, 48)).lines - 8)
 
 
-def rewards_summary(rewards: list[Reward], out_dir: Path) -> Table:
-    # Shown instead of rewards_table past a screenful (cli/score.py).
-    """Past a screenful: per-dimension distribution, unscored by reason, best/worst counted."""
-    dims: list[str] = []
-    for reward in rewards:
-        dims += [d for d in reward.dimensions if d not in dims]
+def rewards_summary(tally: RewardTally, out_dir: Path) -> Table:
+    """Past a screenful: per-dimension distribution, unscored by reason, best/worst counted.
+
+    Shown instead of :func:`rewards_table` (``cli/score.py``), from counters read in a
+    streaming pass over rewards.jsonl (:mod:`longjudge.preference.tally`), never the rewards."""
     table = results_table("score", "n", "unsc", "min", "p25", "med", "p75", "max", "mean")
-    table.title = f"{len(rewards)} candidates"
-    for name in [*dims, "total"]:
-        if name == "total":
-            values = [r.total for r in rewards if r.status == "scored" and r.total is not None]
-            unscored = sum(r.status != "scored" for r in rewards)
-        else:
-            found = [r.dimensions[name] for r in rewards if name in r.dimensions]
-            values = [d.score for d in found if d.status == "scored" and d.score is not None]
-            unscored = sum(d.status != "scored" for d in found)
-        table.add_row(name, str(len(values)), str(unscored), *_distribution(values))
-    reasons: dict[str, int] = {}
-    for reward in rewards:
-        if reward.status != "scored":
-            key = (reward.reason or "unknown").split(":")[0]
-            reasons[key] = reasons.get(key, 0) + 1
-    by_example: dict[str, list[Reward]] = {}
-    for reward in rewards:
-        by_example.setdefault(reward.example_id, []).append(reward)
-    prompts = len(by_example)
-    distinct = sum(best_and_worst(group) is not None for group in by_example.values())
+    table.title = f"{tally.candidates} candidates"
+    for name, scores in [*tally.dimensions.items(), ("total", tally.totals)]:
+        table.add_row(name, str(scores.count), str(scores.unscored), *_distribution(scores))
+    prompts = len(tally.prompts)
+    distinct = tally.distinct_best_worst
+    reasons = tally.reasons
     table.caption = (
         f"{prompts} prompts: {distinct} with a distinct best and worst, "
         f"{prompts - distinct} without (a tie, or fewer than two scored)"
@@ -182,16 +168,11 @@ def rewards_summary(rewards: list[Reward], out_dir: Path) -> Table:
     return table
 
 
-def _distribution(values: list[float]) -> list[str]:
-    if not values:
+def _distribution(scores: Scores) -> list[str]:
+    if not scores.count:
         return ["—"] * 6
-    ordered = sorted(values)
-
-    def at(q: float) -> float:
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-    mean = sum(ordered) / len(ordered)
-    return [fmt(v) for v in (ordered[0], at(0.25), at(0.5), at(0.75), ordered[-1], mean)]
+    quantiles = [scores.quantile(q) for q in (0.0, 0.25, 0.5, 0.75, 1.0)]
+    return [fmt(v) for v in (*quantiles, scores.mean)]
 
 
 __all__ = [

@@ -4,6 +4,6 @@ See :mod:`longjudge.distributed.ray_engine`; ``ray`` is imported only when the e
 """
 
 from .ray_engine import RayOptions, run_ray_job
-from .shards import merge_shards, partition, split_concurrency
+from .shards import chunk_size, merge_shards, split_concurrency
 
-__all__ = ["RayOptions", "merge_shards", "partition", "run_ray_job", "split_concurrency"]
+__all__ = ["RayOptions", "chunk_size", "merge_shards", "run_ray_job", "split_concurrency"]

@@ -1,18 +1,24 @@
 """The Ray engine: one scoring job spread over Ray actors, written as one run directory.
 
-The driver locks the run directory, reads the inputs, builds the scorer once without calling
-anything (a dry-run client) for the setup fingerprint, claims the directory for that setup and
-drops the candidates whose stored reward has a matching fingerprint (the same
-:func:`~longjudge.scoring.runner.plan_run` as the local engine), and splits the
-remaining prompts into shards of whole prompts (all candidates of a prompt stay together, so
-its per-prompt work is still done once). Each shard goes to one actor, which holds its own
+The driver locks the run directory, makes the local engine's first pass over the inputs
+(:func:`~longjudge.scoring.inputs.scan_input`: ids, positions and digests, never the texts),
+builds the scorer once without calling anything (a dry-run client) for the setup fingerprint,
+claims the directory for that setup and drops the candidates whose stored reward has a
+matching fingerprint (:func:`~longjudge.scoring.inputs.plan_input`, the decisions of the local
+engine). It then streams the prompts left to the actors in chunks of whole prompts (all
+candidates of a prompt stay together, so its per-prompt work is still done once): each
+prompt is read again (:func:`~longjudge.scoring.inputs.iter_groups`) only when its chunk is
+sent, each actor holds :data:`~.shards.CHUNKS_AHEAD` chunks at once, and the next chunk goes
+to whichever actor finishes one first. So the driver holds one chunk at a time and an actor
+the prompts it was sent, not the job. Each actor holds its own
 :class:`~longjudge.scoring.ScoringContext` built from the spec and the config (judges hold
-connections or models and are never pickled) and runs the ordinary async runner into
-``OUT/shards/<k>/``. The judge's
-``max_concurrency`` is split across the actors, so the requests in flight against one endpoint
-stay within it in total. The judge cache is one SQLite file (WAL) shared by path; the driver
-resolves the path before dispatch. At the end the shards are merged into ``OUT/rewards.jsonl``
-and ``OUT/errors.jsonl`` and usage is summed into ``summary.json``.
+connections or models and are never pickled) for all its chunks, and runs the ordinary async
+runner on each into ``OUT/shards/<actor>-<chunk>/``. The judge's ``max_concurrency`` is split
+across the actors, so the requests in flight against one endpoint stay within it in total.
+The judge cache is one SQLite file (WAL) shared by path; the driver resolves the path before
+dispatch. As each chunk returns, its records are appended to ``OUT/rewards.jsonl`` and
+``OUT/errors.jsonl`` and its shard directory removed; usage and counters are summed into
+``summary.json`` at the end.
 
 ``ray`` is imported inside functions only. With no address (argument or ``$RAY_ADDRESS``) a
 local Ray instance is started for the job and stopped after it.
@@ -24,25 +30,31 @@ import asyncio
 import os
 import re
 import time
+from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..config import RunConfig, ScoreConfig
+from ..config import ScoreConfig
 from ..errors import ConfigError, MissingDependencyError
 from ..runtime.cache import default_cache_path
 from ..runtime.fingerprint import Setup
-from ..runtime.progress import Progress
-from ..runtime.rundir import REWARDS, RunDir
+from ..runtime.rundir import RunDir
 from ..runtime.usage import UsageTracker
 from ..scoring.context import ScoringContext
-from ..scoring.job import JobOutcome, ScoreJob, load_groups
+from ..scoring.inputs import PromptRef, StreamedInput, plan_input, scan_input
+from ..scoring.job import JobOutcome, ScoreJob
 from ..scoring.record import finish_rundir, input_errors_of, start_rundir, summary_entry
-from ..scoring.runner import Group, RunResult, plan_run, run_scoring
-from ..types import Candidate, Example, Reward
-from .shards import SHARDS, merge_records, merge_shards, partition, split_concurrency
-
-GroupDump = tuple[dict[str, Any], list[dict[str, Any]]]
+from ..scoring.runner import Group, RunResult, score_groups
+from ..types import Candidate, Example
+from .shards import (
+    SHARDS,
+    chunk_size,
+    merge_shards,
+    split_concurrency,
+)
+from .stream import Feed, GroupDump, stream_chunks
 
 
 @dataclass
@@ -54,16 +66,20 @@ class RayOptions:
     workers: int | None = None
     #: CPUs each actor reserves.
     cpus_per_worker: float = 1.0
+    #: Prompts per chunk sent to an actor; None: :func:`~.shards.chunk_size`.
+    chunk_prompts: int | None = None
 
 
 class ShardWorker:
-    """One shard of the job. Wrapped with ``ray.remote`` by the driver; usable without Ray.
+    """Scores the chunks of prompts it is sent. Wrapped with ``ray.remote`` by the driver;
+    usable without Ray.
 
-    Holds a :class:`ScoringContext` from start to the end of :meth:`run`, which closes it."""
+    Holds one :class:`ScoringContext` (one client, limiter and cache) for all its chunks,
+    which may run at once on the actor's event loop; :meth:`finish` closes it."""
 
     def __init__(self, spec: str, method: str, config: dict[str, Any], out: str) -> None:
         self.config = ScoreConfig.model_validate(config)
-        self.out = out
+        self.out = Path(out)  # the shards folder; one run directory per chunk under it
         self.context = ScoringContext(spec, method, self.config)
 
     def describe(self) -> dict[str, Any]:
@@ -72,39 +88,35 @@ class ShardWorker:
     def setup(self) -> dict[str, str]:
         return self.context.scorer.setup().to_dict()
 
-    async def run(self, dumps: list[GroupDump]) -> dict[str, Any]:
-        """Score the shard into its run directory; return its records, counts and usage.
+    async def run(self, name: str, dumps: list[GroupDump]) -> dict[str, Any]:
+        """Score one chunk into ``OUT/shards/<name>/``; return its records and counts.
 
-        An async method: Ray runs the actor's methods on its event loop.
-        """
-        groups: list[Group] = [
-            (Example.model_validate(e), [Candidate.model_validate(c) for c in cs])
-            for e, cs in dumps
-        ]
-        shard = RunDir(self.out)
-        async with self.context as context:
-            result = await run_scoring(context.scorer, groups, shard, self.config.run)
+        An async method: Ray runs the actor's methods on its event loop. Each prompt is
+        rebuilt from its dump when the runner admits it, and dropped once scored."""
+        pending = deque(dumps)
+        dumps.clear()
+        total = sum(len(cs) for _, cs in pending)
+
+        def groups() -> Iterator[Group]:
+            while pending:
+                e, cs = pending.popleft()
+                yield Example.model_validate(e), [Candidate.model_validate(c) for c in cs]
+
+        shard = RunDir(self.out / name)
+        result = await score_groups(
+            self.context.scorer, groups(), total, shard, self.config.run, RunResult()
+        )
         return {
             "result": result.to_dict(),
-            "usage": context.usage(),
-            "stats": context.scorer.stats(),
             "rewards": [r.model_dump(mode="json") for r in shard.rewards()],
             "errors": shard.errors(),
         }
 
-
-def add_stats(total: dict[str, Any], part: dict[str, Any]) -> None:
-    """Sum a worker's scorer counters into ``total`` (numbers add, mappings recurse)."""
-    for key, value in part.items():
-        mine = total.get(key)
-        if isinstance(value, dict):
-            nested = mine if isinstance(mine, dict) else {}
-            add_stats(nested, value)
-            total[key] = nested
-        elif isinstance(value, (int, float)) and not isinstance(value, bool):
-            total[key] = (mine if isinstance(mine, (int, float)) else 0) + value
-        else:
-            total.setdefault(key, value)
+    async def finish(self) -> dict[str, Any]:
+        """Close the context; return its usage and the scorer's counters."""
+        usage, stats = self.context.usage(), self.context.scorer.stats()
+        await self.context.aclose()
+        return {"usage": usage, "stats": stats}
 
 
 def _import_ray() -> Any:
@@ -174,12 +186,6 @@ def _worker_config(config: ScoreConfig, share: int) -> dict[str, Any]:
     return config.model_copy(update=update).model_dump(mode="json")
 
 
-def _dump(groups: list[Group]) -> list[GroupDump]:
-    return [
-        (e.model_dump(mode="json"), [c.model_dump(mode="json") for c in cs]) for e, cs in groups
-    ]
-
-
 def driver_setup(job: ScoreJob) -> tuple[Setup, dict[str, Any], list[dict[str, Any]]]:
     """The job's setup fingerprint, described settings and the scorer's own input errors,
     from a scoring context on a dry-run client (no cache, nothing called; a local judge's
@@ -209,75 +215,52 @@ def run_ray_job(job: ScoreJob, options: RayOptions | None = None) -> JobOutcome:
     started = time.monotonic()
     rundir = RunDir(job.out)
     with rundir.lock():
-        groups, read_errors = load_groups(job)
+        inputs = scan_input(job.input, job.responses, job.config)
         setup, described, own_errors = driver_setup(job)
-        input_errors = [*own_errors, *read_errors]
-        order = [(e.id, c.id) for e, cs in groups for c in cs]
-        merge_shards(rundir, order)  # what an interrupted invocation left behind
+        input_errors = [*own_errors, *inputs.errors]
+        merge_shards(rundir)  # what an interrupted invocation left behind
         superseded = start_rundir(rundir, job, described, input_errors, setup)
-        todo, result = plan_run(setup, groups, rundir, job.config.run)
+        todo, result = plan_input(setup, inputs, rundir, job.config.run.retry_unscored)
         usage = UsageTracker()
         workers: dict[str, Any] = {"workers": 0, "concurrency": []}
         stats: dict[str, Any] = {}
         if todo:
-            workers, stats = _dispatch(job, options, todo, rundir, setup, result, usage)
-            merge_shards(rundir, order)
+            workers, stats = _dispatch(job, options, inputs, todo, rundir, setup, result, usage)
+            merge_shards(rundir)
         result.seconds = time.monotonic() - started
         usage_dict = usage.to_dict()
         entry = summary_entry(job, result, input_errors, usage_dict, stats, **workers)
-        state = finish_rundir(rundir, groups, setup, entry)
-    return JobOutcome(result, usage_dict, input_errors, len(groups), state, stats, superseded)
-
-
-def _shard_lines(rundir: RunDir) -> int:
-    """Reward lines the workers have written into their shard directories so far."""
-    total = 0
-    for path in (rundir.path / SHARDS).glob(f"*/{REWARDS}"):
-        try:
-            with path.open("rb") as handle:
-                total += sum(1 for _ in handle)
-        except OSError:  # a shard being merged or removed
-            continue
-    return total
-
-
-def _wait_with_progress(
-    ray: Any, refs: list[Any], rundir: RunDir, total: int, config: RunConfig
-) -> None:
-    """Wait for every shard, counting the rewards the workers append as they go."""
-    start = _shard_lines(rundir)
-    with Progress(total, enabled=config.progress, label="scoring (ray)") as progress:
-        pending = list(refs)
-        while pending:
-            _, pending = ray.wait(pending, num_returns=len(pending), timeout=1.0)
-            progress.update(min(total, _shard_lines(rundir) - start))
+        state = finish_rundir(rundir, inputs, setup, entry)
+    prompts = len(inputs.prompts)
+    return JobOutcome(result, usage_dict, input_errors, prompts, state, stats, superseded)
 
 
 def _dispatch(
     job: ScoreJob,
     options: RayOptions,
-    todo: list[Group],
+    inputs: StreamedInput,
+    todo: list[PromptRef],
     rundir: RunDir,
     setup: Setup,
     result: RunResult,
     usage: UsageTracker,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Start the actors, score the shards, merge what they return, count results and usage.
-    Returns the workers' part of the summary entry and the summed scorer counters."""
+    """Start the actors, stream the chunks to them, append what they return, count results
+    and usage. Returns the workers' part of the summary entry and the summed scorer counters."""
     ray = _import_ray()
     started_ray = connect(options.address)
     actors: list[Any] = []
+    feed: Feed | None = None
     try:
         cpus = int(ray.cluster_resources().get("CPU", 1))
         wanted = options.workers or max(1, int(cpus // options.cpus_per_worker))
-        workers = min(wanted, job.config.judge.max_concurrency, len(todo))
-        shards = partition(todo, workers)
-        shares = split_concurrency(job.config.judge.max_concurrency, len(shards))
+        count = min(wanted, job.config.judge.max_concurrency, len(todo))
+        shares = split_concurrency(job.config.judge.max_concurrency, count)
         remote = ray.remote(num_cpus=options.cpus_per_worker)(ShardWorker)
-        for k, share in enumerate(shares):
-            out = (rundir.path / SHARDS / str(k)).resolve()
+        shards = (rundir.path / SHARDS).resolve()
+        for share in shares:
             config = _worker_config(job.config, share)
-            actors.append(remote.remote(job.judge, job.method, config, str(out)))
+            actors.append(remote.remote(job.judge, job.method, config, str(shards)))
         try:
             remote_setup = ray.get(actors[0].setup.remote())
         except ray.exceptions.RayError as exc:
@@ -289,34 +272,14 @@ def _dispatch(
                 f"the Ray workers' setup fingerprint {remote_setup} differs from the driver's "
                 f"{setup.to_dict()}: install the same longjudge and data on every node"
             )
-        refs = [actor.run.remote(_dump(shard)) for actor, shard in zip(actors, shards)]
-        _wait_with_progress(ray, refs, rundir, sum(len(c) for _, c in todo), job.config.run)
-        rewards: list[Reward] = []
-        errors: list[dict[str, Any]] = []
-        stats: dict[str, Any] = {}
-        for ref, shard in zip(refs, shards):
-            try:
-                part = ray.get(ref)
-            except ray.exceptions.RayError as exc:
-                result.failed_groups += len(shard)
-                rundir.append_error(
-                    {
-                        "kind": "internal",
-                        "id": None,
-                        "reason": f"ray worker failed: {type(exc).__name__}",
-                        "examples": [e.id for e, _ in shard],
-                        "traceback": str(exc),
-                    }
-                )
-                continue
-            result.add(RunResult.from_dict(part["result"]))
-            usage.merge(UsageTracker.from_dict(part["usage"]))
-            add_stats(stats, part["stats"])
-            rewards += [Reward.model_validate(r) for r in part["rewards"]]
-            errors += part["errors"]
-        merge_records(rundir, rewards, errors, [(e.id, c.id) for e, cs in todo for c in cs])
-        return {"workers": len(shards), "concurrency": shares}, stats
+        size = options.chunk_prompts or chunk_size(min(shares), len(todo), count)
+        feed = Feed(inputs, todo, size)
+        total = sum(len(p.candidates) for p in todo)
+        stats = stream_chunks(ray, actors, feed, rundir, result, usage, total, job.config.run)
+        return {"workers": len(actors), "concurrency": shares, "chunk_prompts": size}, stats
     finally:
+        if feed is not None:
+            feed.close()
         for actor in actors:
             ray.kill(actor)
         if started_ray:
