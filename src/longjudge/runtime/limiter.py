@@ -20,10 +20,11 @@ by about that much, and a limiter that read it as the server's queue would starv
 (real judges answer in seconds, where 35% is far above that noise). Beyond that, the client's
 own delay is measured and taken out: while requests are in flight a timer on the event loop
 notes how late it runs (every 25 ms), and a round's latencies and the baseline are compared
-after subtracting the round's median lag. A client starved of CPU (a busy or shared machine,
-its own retrieval and parsing) answers late whatever the number of requests in flight; read as
-the server's queue, that lateness drove the limit down to a few requests, which starved the
-judge further. The run summary reports the lag (``loop_lag``).
+after subtracting the round's median lag; a round whose lag is more than half its latency
+says nothing about the server and changes nothing. A client starved of CPU (a busy or shared
+machine, its own retrieval and parsing) answers late whatever the number of requests in
+flight; read as the server's queue, that lateness drove the limit down to a few requests,
+which starved the judge further. The run summary reports the lag (``loop_lag``).
 
 Overload answers (429 rate limits, 5xx, time-outs and dropped connections, i.e. the retried
 errors of :mod:`longjudge.runtime.retry`) decrease the limit at once: by half in slow start
@@ -71,6 +72,8 @@ BASELINE_ROUNDS = 60
 PROBE_EVERY = 50
 #: Seconds between two ticks of the event-loop lag timer.
 LAG_TICK = 0.025
+#: Share of a round's typical latency above which the client's own lag makes it uninformative.
+CLIENT_BOUND = 0.5
 #: Changes of the limit kept in the history: the first ones and the latest ones.
 HISTORY_HEAD, HISTORY_TAIL = 24, 96
 
@@ -299,9 +302,15 @@ class AdaptiveLimiter:
         lags = sorted(self._round_lags)
         lag = lags[len(lags) // 2] if lags else 0.0
         self._lags.append(lag)
-        # the median latency (robust to a few client hiccups), less the client's own delay
-        typical = max(samples[len(samples) // 2] - lag, 1e-6)
+        raw = samples[len(samples) // 2]  # the median: robust to a few client hiccups
         self.rounds += 1
+        if lag > CLIENT_BOUND * raw:
+            # The client's own delay is most of what was measured: the round says nothing
+            # about the server (and a baseline taken from it would be near zero and make every
+            # later round look like a queue). Hold; overload answers still act.
+            self._new_round()
+            return
+        typical = raw - lag
         self._baselines.append(typical)
         if self._probing is not None:  # a probe round only measures the baseline
             restore, self._probing = self._probing, None
