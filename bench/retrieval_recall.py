@@ -50,7 +50,7 @@ SQUALITY = DATA / "longeval_squality_dev"
 WICE = DATA / "wice_dev" / "dev.jsonl"
 
 PAPER = {"window_tokens": 128, "budget_tokens": 640, "top_k": 5, "neighbour_weight": 0.0,
-         "context_weight": 0.0}
+         "context_weight": 0.0, "close_match_similarity": None, "share_budget": False}
 #: the second look's budget in the "+2nd look" columns (off by default in scoring)
 SECOND_LOOK = 640
 #: label -> settings; "default" is RetrievalConfig() as shipped.
@@ -68,7 +68,7 @@ METHODS: dict[str, dict[str, Any]] = {
     "  + smoothing along the document": {
         **PAPER, "method": "hybrid", "window_tokens": 64, "top_k": 20, "neighbour_weight": 0.5
     },
-    "bm25 default pipeline": {"method": "bm25"},
+    "bm25 default pipeline (no embed extra)": {"method": "bm25"},
     "default, neighbour weight 0.25": {"neighbour_weight": 0.25},
     "previous default (all smoothed, own budget)": {
         "close_match_similarity": None, "share_budget": False

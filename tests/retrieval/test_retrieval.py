@@ -22,10 +22,10 @@ from longjudge.retrieval import (
     Retriever,
     build_retriever,
 )
+from longjudge.retrieval.base import ScoringIndex
 from longjudge.retrieval.bm25 import bm25_terms
 from longjudge.retrieval.config import dense_available, resolve_method
 from longjudge.retrieval.dense import load_model
-from longjudge.retrieval.base import ScoringIndex
 from longjudge.retrieval.hybrid import HybridIndex, rrf
 from longjudge.retrieval.select import excerpts, mix_context, pick, share_budget, smooth
 from longjudge.text import token_windows

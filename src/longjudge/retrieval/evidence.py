@@ -205,4 +205,5 @@ def _windows_of(evidence: Sequence[Evidence]) -> set[int]:
         i for ev in evidence for i in range(ev.chunk_index, ev.chunk_index + max(1, ev.windows))
     }
 
+
 __all__ = ["EvidenceIndex"]

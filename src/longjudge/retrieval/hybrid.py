@@ -61,9 +61,7 @@ class HybridIndex(ScoringIndex):
     def scores_many(self, queries: Sequence[str]) -> np.ndarray:
         return self.scores_and_similarity(queries)[0]
 
-    def scores_and_similarity(
-        self, queries: Sequence[str]
-    ) -> tuple[np.ndarray, np.ndarray | None]:
+    def scores_and_similarity(self, queries: Sequence[str]) -> tuple[np.ndarray, np.ndarray | None]:
         """The fused scores, and the best cosine similarity of the part that has one."""
         fused, similarity = self._fused(queries, k=0)
         return fused, similarity

@@ -49,9 +49,7 @@ def smooth(scores: np.ndarray, weight: float, radius: int) -> np.ndarray:
     return smoothed
 
 
-def share_budget(
-    best: np.ndarray, budget: int, low: float = 0.2, high: float = 4.0
-) -> list[int]:
+def share_budget(best: np.ndarray, budget: int, low: float = 0.2, high: float = 4.0) -> list[int]:
     """Per-statement budgets that add up to at most ``budget`` times the number of statements.
 
     ``best`` is each statement's best window score (its own, before context and smoothing):
@@ -100,8 +98,10 @@ def pick(
     """
     order = np.lexsort((np.arange(scores.size), -scores))
     values: list[float] = scores.tolist()  # plain floats: no numpy scalar per window
-    if first is not None and math.isfinite(values[first]) and (
-        not positive_only or values[first] > 0
+    if (
+        first is not None
+        and math.isfinite(values[first])
+        and (not positive_only or values[first] > 0)
     ):
         order = np.concatenate(([first], order[order != first]))
     costs: list[int] = tokens.tolist()
