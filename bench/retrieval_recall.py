@@ -50,7 +50,7 @@ SQUALITY = DATA / "longeval_squality_dev"
 WICE = DATA / "wice_dev" / "dev.jsonl"
 
 PAPER = {"window_tokens": 128, "budget_tokens": 640, "top_k": 5, "neighbour_weight": 0.0,
-         "context_weight": 0.0}
+         "context_weight": 0.0, "close_match_similarity": None, "share_budget": False}
 #: the second look's budget in the "+2nd look" columns (off by default in scoring)
 SECOND_LOOK = 640
 #: label -> settings; "default" is RetrievalConfig() as shipped.
@@ -68,8 +68,13 @@ METHODS: dict[str, dict[str, Any]] = {
     "  + smoothing along the document": {
         **PAPER, "method": "hybrid", "window_tokens": 64, "top_k": 20, "neighbour_weight": 0.5
     },
-    "bm25 default pipeline": {"method": "bm25"},
+    "bm25 default pipeline (no embed extra)": {"method": "bm25"},
     "default, neighbour weight 0.25": {"neighbour_weight": 0.25},
+    "previous default (all smoothed, own budget)": {
+        "close_match_similarity": None, "share_budget": False
+    },
+    "default, every statement smoothed": {"close_match_similarity": None},
+    "default, own budget per statement": {"share_budget": False},
     "default (auto)": {},
 }
 
@@ -189,11 +194,12 @@ def main() -> None:
     print(
         f"defaults: method {default.method}, {default.window_tokens}-token windows, budget "
         f"{default.budget_tokens} tokens, neighbour weight {default.neighbour_weight} "
-        f"(radius {default.neighbour_radius}), context weight {default.context_weight}, "
-        f"second look {default.second_look_tokens} tokens"
+        f"(radius {default.neighbour_radius}; none at similarity >= "
+        f"{default.close_match_similarity}), context weight {default.context_weight}, "
+        f"shared budget {default.share_budget}, second look {default.second_look_tokens} tokens"
     )
     print(
-        f"{'method':34} | {'SQuALITY dev: recall':>20} {'tokens':>6} {'+2nd look':>9} "
+        f"{'method':44} | {'SQuALITY dev: recall':>20} {'tokens':>6} {'+2nd look':>9} "
         f"{'tokens':>6} {'index ms':>8} | {'WiCE dev: claim hit':>19} {'sent.':>6} "
         f"{'tokens':>6} {'index ms':>8} {'query ms':>8}"
     )
@@ -202,7 +208,7 @@ def main() -> None:
         s = squality(cfg)
         w = wice(cfg, args.wice_limit)
         print(
-            f"{label:34} | {s.recall:20.3f} {s.tokens:6.0f} {s.extra:9.3f} {s.tokens_second:6.0f}"
+            f"{label:44} | {s.recall:20.3f} {s.tokens:6.0f} {s.extra:9.3f} {s.tokens_second:6.0f}"
             f" {s.build_ms:8.0f} | {w.recall:19.3f} {w.extra:6.3f} {w.tokens:6.0f}"
             f" {w.build_ms:8.1f} {w.query_ms:8.1f}",
             flush=True,

@@ -22,11 +22,12 @@ from longjudge.retrieval import (
     Retriever,
     build_retriever,
 )
+from longjudge.retrieval.base import ScoringIndex
 from longjudge.retrieval.bm25 import bm25_terms
 from longjudge.retrieval.config import dense_available, resolve_method
 from longjudge.retrieval.dense import load_model
 from longjudge.retrieval.hybrid import HybridIndex, rrf
-from longjudge.retrieval.select import excerpts, mix_context, pick, smooth
+from longjudge.retrieval.select import excerpts, mix_context, pick, share_budget, smooth
 from longjudge.text import token_windows
 from longjudge.types import Chunk
 from tests.conftest import SHARED_DATA
@@ -273,7 +274,10 @@ def test_evidence_stays_within_the_budget_and_second_look_shows_new_windows() ->
     index = EvidenceIndex.build(TOWNS * 3, cfg)
     statements = ["Cedar handles 300 ships.", "It is on the Arun.", "Fen is small."]
     first = index.evidence_many(statements, "Tell me about Cedar.")
-    for ev in first:
+    shown = [sum(e.n_tokens for e in ev) for ev in first]
+    assert all(n > 0 for n in shown) and sum(shown) <= 24 * len(statements)  # shared budget
+    alone = EvidenceIndex.build(TOWNS * 3, cfg.model_copy(update={"share_budget": False}))
+    for ev in alone.evidence_many(statements, "Tell me about Cedar."):
         assert 0 < sum(e.n_tokens for e in ev) <= 24
     more = index.evidence_many(statements, "Tell me about Cedar.", exclude=first, budget=16)
     for old, new in zip(first, more, strict=True):
@@ -389,3 +393,62 @@ def test_pick_stops_early_only_when_nothing_else_could_fit() -> None:
             expected = _pick_full_scan(scores, tokens, budget, top_k, positive_only)
             got = pick(scores, tokens, budget, top_k, positive_only=positive_only)
             assert got == expected
+
+
+def test_share_budget_gives_vague_statements_more_and_keeps_the_mean() -> None:
+    best = np.array([8.0, 2.0, 4.0, 4.0])
+    shares = share_budget(best, 100)
+    assert sum(shares) <= 400
+    assert shares[1] > shares[2] == shares[3] > shares[0]  # the vaguest gets the most
+    assert all(20 <= s <= 400 for s in shares)
+    # bounds: a statement with no match gets at most 4x, a perfect one at least 0.2x
+    bounded = share_budget(np.array([0.0, 50.0, 50.0, 50.0, 50.0]), 100)
+    assert bounded[0] == 400 and min(bounded) >= 20 and sum(bounded) <= 500
+    assert share_budget(np.array([3.0]), 100) == [100]  # one statement: the budget itself
+    assert share_budget(np.array([]), 100) == []
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        values = rng.gamma(2.0, 2.0, size=int(rng.integers(1, 30)))
+        values[rng.random(values.size) < 0.1] = -np.inf
+        budget = int(rng.integers(8, 2000))
+        got = share_budget(values, budget)
+        assert len(got) == values.size and sum(got) <= budget * values.size
+        assert all(int(0.2 * budget) <= g <= 4 * budget for g in got)
+
+
+class _FixedIndex(ScoringIndex):
+    """Scores given up front, with an optional best cosine similarity per query."""
+
+    def __init__(self, rows: dict[str, list[float]], similarity: dict[str, float] | None) -> None:
+        self.rows = rows
+        self.similarity = similarity
+
+    def scores_many(self, queries: Sequence[str]) -> np.ndarray:
+        return np.array([self.rows[q] for q in queries], dtype=np.float64)
+
+    def scores_and_similarity(
+        self, queries: Sequence[str]
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        if self.similarity is None:
+            return self.scores_many(queries), None
+        return self.scores_many(queries), np.array([self.similarity[q] for q in queries])
+
+
+def test_a_close_match_is_not_smoothed_and_keeps_far_apart_windows() -> None:
+    # A claim that restates two far-apart windows (0 and 6); window 2 sits between two good
+    # ones and wins once scores are smoothed along the document.
+    chunks = tuple(windows(TOWNS * 2, 8)[:8])
+    row = [5.0, 0.0, 3.0, 0.0, 3.0, 0.0, 4.0, 0.0]
+    cfg = RetrievalConfig(
+        budget_tokens=2 * max(c.n_tokens for c in chunks), neighbour_weight=0.5,
+        neighbour_radius=1, context_weight=0.0,
+    )
+    def picked(similarity: dict[str, float] | None, close: float | None) -> set[int]:
+        config = cfg.model_copy(update={"close_match_similarity": close})
+        index = EvidenceIndex(chunks, _FixedIndex({"claim": row}, similarity), config)
+        found = index.evidence("claim")
+        return {i for ev in found for i in range(ev.chunk_index, ev.chunk_index + ev.windows)}
+    assert picked({"claim": 0.8}, 0.6) == {0, 6}  # close: the raw scores decide
+    assert 6 not in picked({"claim": 0.4}, 0.6)  # vague: smoothed, the middle run wins
+    assert 6 not in picked({"claim": 0.8}, None)  # gate off
+    assert 6 not in picked(None, 0.6)  # no similarity known (bm25): always smoothed

@@ -74,6 +74,11 @@ class ScoringIndex(abc.ABC):
     #: Whether only windows with a positive score count as hits (lexical overlap needed).
     positive_only = False
 
+    def scores_and_similarity(self, queries: Sequence[str]) -> tuple[np.ndarray, np.ndarray | None]:
+        """``scores_many`` and, for indexes that embed text, each query's best cosine
+        similarity to a window (how closely the query restates one window); None otherwise."""
+        return self.scores_many(queries), None
+
     def search_many(self, queries: Sequence[str], k: int) -> list[list[Hit]]:
         if not queries:
             return []

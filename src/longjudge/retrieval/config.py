@@ -40,8 +40,9 @@ class RetrievalConfig(StrictModel):
     budget_tokens: int = Field(
         640,
         ge=8,
-        description="Evidence tokens shown per statement: the best windows are taken until "
-        "the next one would pass this budget (the paper shows 5 windows of 128 tokens).",
+        description="Evidence tokens shown per statement, on average over a response's "
+        "statements (see share_budget): the best windows are taken until the next one would "
+        "pass a statement's budget (the paper shows 5 windows of 128 tokens).",
     )
     top_k: int = Field(
         20, ge=1, le=100, description="Most windows per statement (the budget usually binds)."
@@ -56,6 +57,24 @@ class RetrievalConfig(StrictModel):
     )
     neighbour_radius: int = Field(
         2, ge=0, le=8, description="How many windows on each side the smoothing reaches."
+    )
+    close_match_similarity: float | None = Field(
+        0.6,
+        ge=0.0,
+        le=1.0,
+        description="A statement whose best window has at least this cosine similarity to it "
+        "(dense and hybrid only) restates the context closely: its scores are not smoothed "
+        "along the document, so that its support may be several sentences far apart (a "
+        "multi-fact claim). Vaguer statements are smoothed (their support is usually a run of "
+        "sentences). None: smooth every statement.",
+    )
+    share_budget: bool = Field(
+        True,
+        description="The statements of one response share budget_tokens times their number: "
+        "a statement gets a share proportional to 1 / its best window score (a close match "
+        "needs few tokens, a vague statement gets more), between 0.2 and 4 times "
+        "budget_tokens; the mean per statement stays within budget_tokens. False: each "
+        "statement gets budget_tokens.",
     )
     context_weight: float = Field(
         0.3,

@@ -86,6 +86,11 @@ class DenseIndex(ScoringIndex):
         scores: np.ndarray = encode(self._model, queries, self._batch_size) @ self.vectors.T
         return scores
 
+    def scores_and_similarity(self, queries: Sequence[str]) -> tuple[np.ndarray, np.ndarray | None]:
+        scores = self.scores_many(queries)
+        best = scores.max(axis=1) if scores.shape[1] else np.zeros(len(queries))
+        return scores, np.asarray(best, dtype=np.float64)
+
 
 class DenseRetriever:
     """Semantic retrieval with a local sentence-transformers model (loaded on first build)."""

@@ -7,10 +7,11 @@ it has already seen, since candidates of one prompt often repeat the same statem
 
 Picking a statement's evidence (:mod:`.select`): every window is scored for the statement (the
 question first), the scores of the response's neighbouring statements are mixed in
-(``context_weight``), the scores are smoothed along the document (``neighbour_weight``), and the
-best windows are taken until ``budget_tokens``, the window the statement alone scores highest
-first (smoothing must not push out a single exact match); picked windows that touch are shown
-as one excerpt.
+(``context_weight``), the scores are smoothed along the document (``neighbour_weight``) unless
+the statement closely restates one window (``close_match_similarity``), the response's budget
+is shared between its statements (``share_budget``), and the best windows are taken until a
+statement's share is spent, the window the statement alone scores highest first (smoothing must
+not push out a single exact match); picked windows that touch are shown as one excerpt.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from ..text import Tokenizer, token_windows
 from ..types import Chunk, Evidence
 from .base import Hit, Index, Retriever
 from .config import RetrievalConfig, build_retriever, resolve_method
-from .select import excerpts, mix_context, pick, smooth
+from .select import excerpts, mix_context, pick, share_budget, smooth
 
 _MEMO_FLOATS = 20_000_000
 
@@ -40,7 +41,9 @@ class EvidenceIndex:
     config: RetrievalConfig
     method: str = ""
     build_seconds: float = 0.0
-    _memo: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
+    _memo: dict[str, tuple[np.ndarray, float]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @classmethod
@@ -75,7 +78,12 @@ class EvidenceIndex:
         return statement
 
     def scores_many(self, queries: Sequence[str]) -> np.ndarray:
-        """A (queries x windows) score matrix; repeated queries are answered from memory.
+        """A (queries x windows) score matrix; repeated queries are answered from memory."""
+        return self.scored(queries)[0]
+
+    def scored(self, queries: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The (queries x windows) score matrix and each query's best cosine similarity to a
+        window (NaN when the index does not embed text); repeated queries come from memory.
 
         An index without ``scores_many`` (a custom retriever that only searches) scores its
         ``top_k`` hits and leaves every other window at -inf (never picked).
@@ -85,36 +93,63 @@ class EvidenceIndex:
             known = {q: self._memo.get(q) for q in queries}
         missing = [q for q, row in known.items() if row is None]
         if missing:
-            scorer = getattr(self.index, "scores_many", None)
-            if scorer is not None:
-                rows = np.asarray(scorer(missing), dtype=np.float64)
+            similarity: np.ndarray | None = None
+            with_similarity = getattr(self.index, "scores_and_similarity", None)
+            scores_only = getattr(self.index, "scores_many", None)
+            if with_similarity is not None:
+                matrix, similarity = with_similarity(missing)
+                rows = np.asarray(matrix, dtype=np.float64)
+            elif scores_only is not None:
+                rows = np.asarray(scores_only(missing), dtype=np.float64)
             else:
                 rows = np.full((len(missing), n), -np.inf)
                 hits: list[list[Hit]] = self.index.search_many(missing, self.config.top_k)
                 for r, found in enumerate(hits):
                     for hit in found:
                         rows[r, hit.chunk_index] = hit.score
+            best = (
+                np.asarray(similarity, dtype=np.float64)
+                if similarity is not None
+                else np.full(len(missing), np.nan)
+            )
             with self._lock:
                 if (len(self._memo) + len(missing)) * max(n, 1) > _MEMO_FLOATS:
                     self._memo.clear()
-                for query, row in zip(missing, rows, strict=True):
-                    known[query] = self._memo[query] = row
+                for query, row, sim in zip(missing, rows, best, strict=True):
+                    known[query] = self._memo[query] = (row, float(sim))
         if not queries:
-            return np.zeros((0, n))
-        rows_out = [known[q] for q in queries]
-        return np.vstack([r for r in rows_out if r is not None]).reshape(len(queries), n)
+            return np.zeros((0, n)), np.zeros(0)
+        entries = [known[q] for q in queries]
+        matrix = np.vstack([e[0] for e in entries if e is not None]).reshape(len(queries), n)
+        sims = np.array([e[1] for e in entries if e is not None], dtype=np.float64)
+        return matrix, sims
 
     def _final_scores(
         self, statements: Sequence[str], question: str
     ) -> tuple[np.ndarray, np.ndarray]:
-        """(the statement's own scores, the scores with context and smoothing)."""
-        raw = self.scores_many([self.query(s, question) for s in statements])
+        """(the statement's own scores, the scores with context and smoothing).
+
+        A statement that closely restates a window (``close_match_similarity``) keeps its
+        context-mixed scores unsmoothed."""
+        raw, similarity = self.scored([self.query(s, question) for s in statements])
         cfg = self.config
         mixed = mix_context(raw, cfg.context_weight)
-        return raw, smooth(mixed, cfg.neighbour_weight, cfg.neighbour_radius)
+        smoothed = smooth(mixed, cfg.neighbour_weight, cfg.neighbour_radius)
+        if cfg.close_match_similarity is not None and smoothed is not mixed:
+            close = np.nan_to_num(similarity, nan=-np.inf) >= cfg.close_match_similarity
+            if close.any():
+                smoothed = np.where(close[:, None], mixed, smoothed)
+        return raw, smoothed
 
     def _positive_only(self) -> bool:
         return bool(getattr(self.index, "positive_only", False))
+
+    def budgets(self, own: np.ndarray) -> list[int]:
+        """Each statement's token budget, from its own scores (``share_budget``)."""
+        cfg = self.config
+        if not cfg.share_budget or own.shape[1] == 0:
+            return [cfg.budget_tokens] * own.shape[0]
+        return share_budget(own.max(axis=1), cfg.budget_tokens)
 
     def evidence(self, statement: str, question: str = "") -> list[Evidence]:
         """The evidence of one statement on its own, in document order, with offsets."""
@@ -137,13 +172,14 @@ class EvidenceIndex:
             return []
         own, scores = self._final_scores(statements, question)
         tokens = self.tokens
+        budgets = self.budgets(own) if budget is None else [budget] * len(statements)
         out: list[list[Evidence]] = []
         for row, statement_scores in enumerate(scores):
             banned = _windows_of(exclude[row]) if exclude is not None else set()
             picked = pick(
                 statement_scores,
                 tokens,
-                budget if budget is not None else self.config.budget_tokens,
+                budgets[row],
                 self.config.top_k,
                 banned,
                 positive_only=self._positive_only(),
@@ -168,5 +204,6 @@ def _windows_of(evidence: Sequence[Evidence]) -> set[int]:
     return {
         i for ev in evidence for i in range(ev.chunk_index, ev.chunk_index + max(1, ev.windows))
     }
+
 
 __all__ = ["EvidenceIndex"]

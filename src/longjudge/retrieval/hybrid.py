@@ -59,22 +59,34 @@ class HybridIndex(ScoringIndex):
         self.weights = list(weights) if weights is not None else [1.0] * len(self.parts)
 
     def scores_many(self, queries: Sequence[str]) -> np.ndarray:
-        if self.fusion == "zscore":
-            total: np.ndarray | None = None
-            for part, weight in zip(self.parts, self.weights, strict=True):
-                z = weight * standardise(part.scores_many(queries).astype(np.float64))
-                total = z if total is None else total + z
-            assert total is not None
-            return total
-        return self._rrf_scores(queries, k=0)
+        return self.scores_and_similarity(queries)[0]
 
-    def _rrf_scores(self, queries: Sequence[str], k: int) -> np.ndarray:
-        matrices = [part.scores_many(queries) for part in self.parts]
+    def scores_and_similarity(self, queries: Sequence[str]) -> tuple[np.ndarray, np.ndarray | None]:
+        """The fused scores, and the best cosine similarity of the part that has one."""
+        fused, similarity = self._fused(queries, k=0)
+        return fused, similarity
+
+    def _fused(self, queries: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray | None]:
+        matrices: list[np.ndarray] = []
+        similarity: np.ndarray | None = None
+        for part in self.parts:
+            matrix, best = part.scores_and_similarity(queries)
+            matrices.append(np.asarray(matrix, dtype=np.float64))
+            similarity = best if similarity is None else similarity
+        if self.fusion == "zscore":
+            total = np.zeros((len(queries), matrices[0].shape[1] if matrices else 0))
+            for matrix, weight in zip(matrices, self.weights, strict=True):
+                total += weight * standardise(matrix)
+            return total, similarity
+        return self._rrf_scores(matrices, k), similarity
+
+    def _rrf_scores(self, matrices: Sequence[np.ndarray], k: int) -> np.ndarray:
+        rows = matrices[0].shape[0] if matrices else 0
         size = matrices[0].shape[1] if matrices else 0
         depth = max(50, 10 * k)
-        out = np.zeros((len(queries), size), dtype=np.float64)
+        out = np.zeros((rows, size), dtype=np.float64)
         for part, matrix in zip(self.parts, matrices, strict=True):
-            for row in range(len(queries)):
+            for row in range(rows):
                 ranking = top_hits(matrix[row], depth, positive_only=part.positive_only)
                 for rank, hit in enumerate(ranking, start=1):
                     out[row, hit.chunk_index] += 1.0 / (self.rrf_k + rank)
@@ -83,7 +95,7 @@ class HybridIndex(ScoringIndex):
     def search_many(self, queries: Sequence[str], k: int) -> list[list[Hit]]:
         if not queries:
             return []
-        matrix = self._rrf_scores(queries, k) if self.fusion == "rrf" else self.scores_many(queries)
+        matrix = self._fused(queries, k)[0]
         return [top_hits(row, k, positive_only=self.fusion == "rrf") for row in matrix]
 
 

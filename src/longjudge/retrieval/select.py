@@ -7,6 +7,8 @@ Pure numpy functions, each testable alone:
   referent's windows);
 - :func:`smooth` lets each window add ``weight ** d`` times the score of the windows ``d`` away
   (``d`` up to ``radius``), so that passages where support clusters beat isolated matches;
+- :func:`share_budget` splits the token budget of a response's statements between them (a
+  statement whose best window matches it closely needs fewer tokens than a vague one);
 - :func:`pick` takes the best windows until a token budget is spent;
 - :func:`excerpts` merges picked windows that touch into one excerpt with offsets.
 """
@@ -47,6 +49,37 @@ def smooth(scores: np.ndarray, weight: float, radius: int) -> np.ndarray:
     return smoothed
 
 
+def share_budget(best: np.ndarray, budget: int, low: float = 0.2, high: float = 4.0) -> list[int]:
+    """Per-statement budgets that add up to at most ``budget`` times the number of statements.
+
+    ``best`` is each statement's best window score (its own, before context and smoothing):
+    a share is proportional to ``1 / best`` (a statement far ahead of its context needs few
+    tokens; a vague one gets more), kept between ``low`` and ``high`` times ``budget``. A
+    statement without a positive score gets the most. One statement gets ``budget``.
+    """
+    n = int(best.size)
+    if n == 0:
+        return []
+    if n == 1:
+        return [budget]
+    floor, ceiling = low * budget, high * budget
+    values = np.where(np.isfinite(best), best, 0.0)
+    weights = 1.0 / np.maximum(values, 1e-6)
+    weights /= weights.max()
+    total = float(budget * n)
+    # shares = clip(c * weights, floor, ceiling) add up to the total for one c (the sum grows
+    # with c from n * floor to n * ceiling, and the total lies in between): bisect for it
+    low_c, high_c = 0.0, ceiling / weights.min()
+    for _ in range(100):
+        c = (low_c + high_c) / 2
+        if np.clip(c * weights, floor, ceiling).sum() > total:
+            high_c = c
+        else:
+            low_c = c
+    shares = np.clip(low_c * weights, floor, ceiling)
+    return [int(s) for s in np.floor(shares)]
+
+
 def pick(
     scores: np.ndarray,
     tokens: np.ndarray,
@@ -65,8 +98,10 @@ def pick(
     """
     order = np.lexsort((np.arange(scores.size), -scores))
     values: list[float] = scores.tolist()  # plain floats: no numpy scalar per window
-    if first is not None and math.isfinite(values[first]) and (
-        not positive_only or values[first] > 0
+    if (
+        first is not None
+        and math.isfinite(values[first])
+        and (not positive_only or values[first] > 0)
     ):
         order = np.concatenate(([first], order[order != first]))
     costs: list[int] = tokens.tolist()
@@ -116,4 +151,4 @@ def excerpts(chunks: Sequence[Chunk], picked: Sequence[int], scores: np.ndarray)
     ]
 
 
-__all__ = ["excerpts", "mix_context", "pick", "smooth"]
+__all__ = ["excerpts", "mix_context", "pick", "share_budget", "smooth"]
