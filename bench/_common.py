@@ -87,3 +87,33 @@ def write_copies(tmp: Path, prompts: int) -> tuple[Path, Path]:
                 number = str(r["idx"]).rsplit("-", 1)[1]
                 resp.write(json.dumps({**r, "idx": f"{idx}-{number}"}) + "\n")
     return ex_path, resp_path
+
+
+def copies_job(
+    tmp: Path,
+    examples: Path,
+    responses: Path,
+    base_url: str,
+    *,
+    retrieval: str = "bm25",
+    concurrency: int | None = None,
+    engine: str = "local",
+) -> Any:
+    """The ``ScoreJob`` ``longjudge score`` runs on the copies (LongReward at its defaults,
+    a fresh SQLite cache in ``tmp``, the run directory ``tmp/run``, no progress bar);
+    ``concurrency`` is ``--concurrency``."""
+    from longjudge.config import ScoreConfig, build_config
+    from longjudge.scoring import ScoreJob
+
+    judge: dict[str, Any] = {"base_url": base_url}
+    if concurrency is not None:
+        judge["max_concurrency"] = concurrency
+    layers = {
+        "judge": judge,
+        "cache": {"path": str(tmp / "cache.sqlite")},
+        "run": {"progress": False},
+        "longreward": {"retrieval": {"method": retrieval}},
+    }
+    config = build_config(ScoreConfig, layers)
+    return ScoreJob(examples, responses, "openai/fake-judge", "longreward", config,
+                    tmp / "run", engine=engine)

@@ -31,10 +31,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import REPO, write_copies
+from _common import REPO, copies_job, write_copies
 
-from longjudge.config import ScoreConfig, build_config
-from longjudge.scoring import ScoreJob, run_job
+from longjudge.scoring import run_job
 from longjudge.testing.fake_config import FakeJudgeConfig
 from longjudge.testing.fake_judge import FakeJudgeProcess
 
@@ -77,19 +76,9 @@ def child(
         examples, responses = write_copies(tmp, prompts)
         size = examples.stat().st_size + responses.stat().st_size
         with FakeJudgeProcess(FakeJudgeConfig(latency=0.0)) as server:
-            judge: dict[str, Any] = {"base_url": server.base_url}
-            if concurrency is not None:
-                judge["max_concurrency"] = concurrency
-            layers = {
-                "judge": judge,
-                "cache": {"path": str(tmp / "cache.sqlite")},
-                "run": {"progress": False},
-                "longreward": {"retrieval": {"method": "bm25"}},
-            }
-            config = build_config(ScoreConfig, layers)
             engine = "local" if ray_workers is None else "ray"
-            job = ScoreJob(examples, responses, "openai/fake-judge", "longreward", config,
-                           tmp / "run", engine=engine)
+            job = copies_job(tmp, examples, responses, server.base_url,
+                             concurrency=concurrency, engine=engine)
             started = time.monotonic()
             if ray_workers is None:
                 outcome = asyncio.run(run_job(job))

@@ -44,11 +44,10 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from _common import REPO, write_copies
+from _common import REPO, copies_job, write_copies
 
-from longjudge.config import ScoreConfig, build_config
 from longjudge.runtime.rundir import RunDir
-from longjudge.scoring import ScoreJob, run_job
+from longjudge.scoring import run_job
 from longjudge.testing.fake_config import FakeJudgeConfig
 from longjudge.testing.fake_judge import FakeJudgeProcess
 
@@ -88,18 +87,8 @@ def measure(
             script="_common:statement_rich_script",
         )
         with FakeJudgeProcess(server_config) as server:
-            judge: dict[str, Any] = {"base_url": server.base_url}
-            if flag is not None:
-                judge["max_concurrency"] = flag  # --concurrency
-            layers = {
-                "judge": judge,
-                "cache": {"path": str(tmp / "cache.sqlite")},
-                "run": {"progress": False},
-                "longreward": {"retrieval": {"method": retrieval}},
-            }
-            config = build_config(ScoreConfig, layers)
-            job = ScoreJob(examples, responses, "openai/fake-judge", "longreward", config,
-                           tmp / "run")
+            job = copies_job(tmp, examples, responses, server.base_url, retrieval=retrieval,
+                             concurrency=flag)
             # CPU of this thread only (the event loop's): the worker threads (index builds,
             # retrieval, fsync) are profiled on their own by _ThreadProfiles
             profiler = cProfile.Profile(time.thread_time) if profile else None
@@ -158,16 +147,9 @@ def measure_engine(
             script="_common:statement_rich_script",
         )
         with FakeJudgeProcess(server_config) as server:
-            layers = {
-                "judge": {"base_url": server.base_url},
-                "cache": {"path": str(tmp / "cache.sqlite")},
-                "run": {"progress": False},
-                "longreward": {"retrieval": {"method": retrieval}},
-            }
-            config = build_config(ScoreConfig, layers)
             engine = "local" if workers is None else "ray"
-            job = ScoreJob(examples, responses, "openai/fake-judge", "longreward", config,
-                           tmp / "run", engine=engine)
+            job = copies_job(tmp, examples, responses, server.base_url, retrieval=retrieval,
+                             engine=engine)
             started = time.time()
             if workers is None:
                 outcome = asyncio.run(run_job(job))
