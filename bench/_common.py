@@ -106,8 +106,8 @@ def copies_job(
     from longjudge.scoring import ScoreJob
 
     judge: dict[str, Any] = {"base_url": base_url}
-    if concurrency is not None:
-        judge["max_concurrency"] = concurrency
+    if concurrency is not None:  # as --concurrency sets them: the ceiling and the start
+        judge["max_concurrency"] = judge["initial_concurrency"] = concurrency
     layers = {
         "judge": judge,
         "cache": {"path": str(tmp / "cache.sqlite")},

@@ -74,6 +74,14 @@ class JudgeConfig(StrictModel):
         "backs off on latency growth, 429 and 5xx (runtime/limiter.py). A backend that serves "
         "one request at a time (local llama.cpp) caps it at 1.",
     )
+    initial_concurrency: int | None = Field(
+        None,
+        ge=1,
+        description="Requests in flight at the start, before the adaptive limit has measured the "
+        "server (it then doubles while latency holds). Unset: 16. --concurrency N sets it to N "
+        "too: a server whose size you gave is used at that size from the first request, and the "
+        "limit still backs off on latency growth, 429 and 5xx.",
+    )
     temperature: float = Field(0.0, ge=0, description="Sampling temperature of judge calls.")
     seed: int | None = Field(None, description="Sampling seed sent to servers that accept one.")
 

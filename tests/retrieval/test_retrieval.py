@@ -395,6 +395,54 @@ def test_pick_stops_early_only_when_nothing_else_could_fit() -> None:
             assert got == expected
 
 
+def _pick_walk(
+    scores: np.ndarray,
+    tokens: np.ndarray,
+    budget: int,
+    top_k: int,
+    banned: set[int],
+    positive_only: bool,
+    first: int | None,
+) -> list[int]:
+    """``pick`` as a plain walk over every window, best first (``first`` before the others)."""
+    order = sorted(range(scores.size), key=lambda i: (-scores[i], i))
+    if first is not None and np.isfinite(scores[first]) and (
+        not positive_only or scores[first] > 0
+    ):
+        order = [first] + [i for i in order if i != first]
+    chosen: list[int] = []
+    used = 0
+    smallest = int(tokens.min())
+    for i in order:
+        if not np.isfinite(scores[i]) or (positive_only and scores[i] <= 0):
+            break
+        if i in banned or (chosen and used + int(tokens[i]) > budget):
+            continue
+        chosen.append(i)
+        used += int(tokens[i])
+        if len(chosen) >= top_k or used >= budget or used + smallest > budget:
+            break
+    return chosen
+
+
+def test_pick_equals_a_walk_over_every_window_with_first_and_banned_windows() -> None:
+    rng = np.random.default_rng(11)
+    for _ in range(800):
+        n = int(rng.integers(1, 60))
+        scores = rng.normal(size=n).round(1)  # ties too
+        scores[rng.random(n) < 0.15] = -np.inf
+        tokens = rng.integers(1, 90, size=n)
+        budget, top_k = int(rng.integers(1, 700)), int(rng.integers(1, 25))
+        banned = {int(b) for b in rng.integers(0, n, size=int(rng.integers(0, 4)))}
+        first = int(rng.integers(0, n)) if rng.random() < 0.5 else None
+        for positive_only in (False, True):
+            expected = _pick_walk(scores, tokens, budget, top_k, banned, positive_only, first)
+            got = pick(
+                scores, tokens, budget, top_k, banned, positive_only=positive_only, first=first
+            )
+            assert got == expected
+
+
 def test_share_budget_gives_vague_statements_more_and_keeps_the_mean() -> None:
     best = np.array([8.0, 2.0, 4.0, 4.0])
     shares = share_budget(best, 100)
@@ -414,6 +462,8 @@ def test_share_budget_gives_vague_statements_more_and_keeps_the_mean() -> None:
         got = share_budget(values, budget)
         assert len(got) == values.size and sum(got) <= budget * values.size
         assert all(int(0.2 * budget) <= g <= 4 * budget for g in got)
+        if values.size > 1:  # the whole budget is shared out (less the rounding down)
+            assert sum(got) >= budget * values.size - values.size
 
 
 class _FixedIndex(ScoringIndex):

@@ -321,24 +321,28 @@ def test_random_cancellations_and_overloads_leave_no_slot_behind() -> None:
     assert done + cancelled == 300 and cancelled > 0 and limiter.peak_in_flight <= 5
 
 
-def test_watchers_hear_of_room_only_when_no_request_waits_for_it() -> None:
-    async def go() -> list[str]:
-        heard: list[str] = []
-        limiter = AdaptiveLimiter(2, initial=2)
-        unwatch = limiter.watch(lambda: heard.append(f"room {limiter.idle}"))
-        a, b = limiter.try_slot(), limiter.try_slot()
-        assert a is not None and b is not None and limiter.idle == 0
-        waiter = asyncio.ensure_future(limiter.slot().__aenter__())
+def test_watchers_hear_of_room_once_the_queue_is_shorter_than_a_quarter_of_the_limit() -> None:
+    async def go() -> None:
+        heard: list[int] = []
+        limiter = AdaptiveLimiter(8, initial=8)
+        unwatch = limiter.watch(lambda: heard.append(limiter.waiting))
+        slots = [limiter.try_slot() for _ in range(8)]
+        assert all(slots) and limiter.idle == 0 and limiter.wants_work
+        waiters = [asyncio.ensure_future(limiter.slot().__aenter__()) for _ in range(3)]
         await asyncio.sleep(0)
-        assert limiter.waiting == 1
-        a.release()  # handed straight to the waiter: no room to report
-        slot = await waiter
-        assert heard == [] and limiter.in_flight == 2
-        b.release()  # now a slot is free and nobody waits
-        assert heard == ["room 1"]
+        assert limiter.waiting == 3 and not limiter.wants_work  # 3 queued >= 8 / 4
+        slots.pop().release()  # handed to a waiter: 2 still queue, no room to report
+        assert heard == [] and limiter.in_flight == 8
+        slots.pop().release()  # one queues now: under a quarter of the limit
+        assert heard == [1] and limiter.wants_work
         unwatch()
-        slot.release()
-        assert heard == ["room 1"]  # no longer watched
-        return heard
+        slots.pop().release()
+        assert heard == [1]  # no longer watched
+        for waiter in waiters:
+            (await waiter).release()
+        for slot in slots:
+            assert slot is not None
+            slot.release()
+        assert limiter.in_flight == 0 and limiter.idle == 8
 
     asyncio.run(go())

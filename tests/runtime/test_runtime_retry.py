@@ -106,3 +106,34 @@ def test_a_bug_in_a_backend_reaches_the_caller_unretried() -> None:
     with pytest.raises(ValueError, match="backend bug"):
         asyncio.run(client.complete(request, step="s", parse=lambda r: r.text))
     assert client.judge.calls == 1  # type: ignore[attr-defined]
+
+
+class SlowFlaky(Flaky):
+    """A Flaky whose every attempt takes ``seconds``."""
+
+    def __init__(self, seconds: float, *errors: BaseException) -> None:
+        super().__init__(*errors)
+        self.seconds = seconds
+
+    async def __call__(self) -> str:
+        await asyncio.sleep(self.seconds)
+        return await super().__call__()
+
+
+def test_the_first_attempt_counts_towards_the_attempts_and_the_total_time() -> None:
+    # made before tenacity is set up, the first attempt is still its first
+    config = RetryConfig(max_attempts=2, initial_backoff=0.01, max_backoff=0.05, jitter=0.0)
+    errors = [TransientJudgeError("a"), TransientJudgeError("b"), TransientJudgeError("c")]
+    two = Flaky(*errors)
+    with pytest.raises(TransientJudgeError, match="b"):
+        run(two, config)
+    assert len(two.times) == 2
+    # a first attempt that used up max_total_seconds is not retried
+    timed = RetryConfig(max_attempts=5, initial_backoff=0.01, jitter=0.0, max_total_seconds=0.1)
+    slow = SlowFlaky(0.15, TransientJudgeError("slow"))
+    with pytest.raises(TransientJudgeError, match="slow"):
+        run(slow, timed)
+    assert len(slow.times) == 1
+    # and one that left time is retried
+    quick = SlowFlaky(0.01, TransientJudgeError("quick"))
+    assert run(quick, timed) == "ok" and len(quick.times) == 2

@@ -285,6 +285,7 @@ def judge_cmd(
         flags["judge"]["base_url"] = base_url
     if concurrency is not None:
         flags["judge"]["max_concurrency"] = concurrency
+        flags["judge"]["initial_concurrency"] = concurrency
     if no_cache:
         flags["cache"]["enabled"] = False
     for key, value in (("language", language), ("max_shots", max_shots)):

@@ -68,6 +68,7 @@ def sample(
         seed=seed,
         judge__base_url=base_url,
         judge__max_concurrency=concurrency,
+        judge__initial_concurrency=concurrency,
     )
     cfg = load_config(SampleConfig, config, flags)
     examples = read_examples(input, build_config(ExampleFields, cfg.example_fields or None))

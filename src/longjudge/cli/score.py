@@ -56,6 +56,7 @@ def score(
     flags = flag_layer(
         judge__base_url=base_url,
         judge__max_concurrency=concurrency,
+        judge__initial_concurrency=concurrency,
         cache__enabled=False if no_cache else None,
         run__retry_unscored=True if retry_unscored else None,
         run__rescore=True if rescore else None,

@@ -61,6 +61,7 @@ def serve(
     flags = flag_layer(
         judge__base_url=base_url,
         judge__max_concurrency=concurrency,
+        judge__initial_concurrency=concurrency,
         s2l__rm=rm,
         s2l__variant=variant,
     )

@@ -178,8 +178,12 @@ def worker_error(exc: BaseException) -> str:
 
 def _worker_config(config: ScoreConfig, share: int) -> dict[str, Any]:
     cache_path = config.cache.path or str(default_cache_path())
+    judge = {"max_concurrency": share}
+    initial = config.judge.initial_concurrency
+    if initial is not None:  # the same share of the starting limit
+        judge["initial_concurrency"] = max(1, initial * share // config.judge.max_concurrency)
     update = {
-        "judge": config.judge.model_copy(update={"max_concurrency": share}),
+        "judge": config.judge.model_copy(update=judge),
         "cache": config.cache.model_copy(update={"path": str(Path(cache_path).resolve())}),
         "run": config.run.model_copy(update={"progress": False}),
     }

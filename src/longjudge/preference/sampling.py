@@ -272,6 +272,7 @@ def build_policy_client(policy: str, config: SampleConfig) -> JudgeClient:
         retry=config.retry,
         cache=None,
         max_concurrency=config.judge.max_concurrency,
+        initial_concurrency=config.judge.initial_concurrency,
     )
 
 

@@ -70,7 +70,9 @@ def detect_language(*texts: str) -> Language:
 def data_block(label: str, text: str) -> str:
     """Wrap judged text in markers it cannot close or imitate."""
     tag = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:10]
-    safe = _MARKER_LIKE.sub(lambda m: "‹‹‹" if m.group() == "<<<" else "›››", text)
+    safe = text
+    if "<<<" in text or ">>>" in text:  # (a plain search is many times faster than the regex)
+        safe = _MARKER_LIKE.sub(lambda m: "‹‹‹" if m.group() == "<<<" else "›››", text)
     return f"<<<{label} {tag}>>>\n{safe}\n<<<END {label} {tag}>>>"
 
 

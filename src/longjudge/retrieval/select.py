@@ -15,7 +15,6 @@ Pure numpy functions, each testable alone:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -67,17 +66,21 @@ def share_budget(best: np.ndarray, budget: int, low: float = 0.2, high: float = 
     weights = 1.0 / np.maximum(values, 1e-6)
     weights /= weights.max()
     total = float(budget * n)
-    # shares = clip(c * weights, floor, ceiling) add up to the total for one c (the sum grows
-    # with c from n * floor to n * ceiling, and the total lies in between): bisect for it
-    low_c, high_c = 0.0, ceiling / weights.min()
-    for _ in range(100):
-        c = (low_c + high_c) / 2
-        if np.clip(c * weights, floor, ceiling).sum() > total:
-            high_c = c
-        else:
-            low_c = c
-    shares = np.clip(low_c * weights, floor, ceiling)
-    return [int(s) for s in np.floor(shares)]
+    # shares = clip(c * weights, floor, ceiling) add up to the total for one c: their sum is
+    # piecewise linear and nondecreasing in c, with its bends where a share reaches the floor
+    # or the ceiling; evaluate it at every bend at once and interpolate between the two bends
+    # around the total (exact, and one numpy step instead of a bisection)
+    bends = np.sort(np.concatenate((floor / weights, ceiling / weights)))
+    sums = np.clip(np.outer(bends, weights), floor, ceiling).sum(axis=1)
+    j = int(np.searchsorted(sums, total, side="right"))
+    if j >= bends.size:
+        c = float(bends[-1])
+    else:  # sums[0] = n * floor < total, so j >= 1
+        lo, hi = float(bends[j - 1]), float(bends[j])
+        rise = float(sums[j] - sums[j - 1])
+        c = lo + (total - float(sums[j - 1])) * (hi - lo) / rise if rise > 0 else lo
+    shares = np.clip(c * weights, floor, ceiling)
+    return [int(s) for s in np.floor(shares + 1e-9)]
 
 
 def pick(
@@ -96,31 +99,41 @@ def pick(
     is skipped and smaller ones after it may still be taken; at least one window is taken when
     any is eligible, even if it alone passes the budget.
     """
-    order = np.lexsort((np.arange(scores.size), -scores))
-    values: list[float] = scores.tolist()  # plain floats: no numpy scalar per window
-    if (
-        first is not None
-        and math.isfinite(values[first])
-        and (not positive_only or values[first] > 0)
+    # Eligible windows: a finite (with ``positive_only``, positive) score, not banned. The walk
+    # below runs over them only, best first, and jumps over the ones that no longer fit in one
+    # numpy step: a per-window Python loop over the whole context cost more than the rest of
+    # retrieval together.
+    eligible = np.isfinite(scores)
+    if positive_only:
+        eligible &= scores > 0
+    # best first, ties by position; the eligible windows come first in that order
+    order = np.argsort(-scores, kind="stable")[: int(np.count_nonzero(eligible))]
+    if banned:
+        order = order[~np.isin(order, list(banned))]
+    if first is not None and 0 <= first < scores.size and eligible[first] and not (
+        banned and first in banned
     ):
         order = np.concatenate(([first], order[order != first]))
-    costs: list[int] = tokens.tolist()
-    smallest = min(costs, default=0)
+    costs = tokens[order]
+    cost_list: list[int] = costs.tolist()  # plain ints: no numpy scalar per window
+    windows: list[int] = order.tolist()
+    smallest = int(tokens.min()) if tokens.size else 0
     chosen: list[int] = []
     used = 0
-    for index in order.tolist():
-        score = values[index]
-        if not math.isfinite(score) or (positive_only and score <= 0):
-            break
-        if banned and index in banned:
-            continue
-        cost = int(costs[index])
+    i, n = 0, len(windows)
+    while i < n:
+        cost = cost_list[i]
         if chosen and used + cost > budget:
+            fits = np.flatnonzero(costs[i + 1 :] <= budget - used)
+            if fits.size == 0:
+                break
+            i += 1 + int(fits[0])
             continue
-        chosen.append(index)
+        chosen.append(windows[i])
         used += cost
         if len(chosen) >= top_k or used >= budget or used + smallest > budget:
             break  # (the last test: no window left could fit)
+        i += 1
     return chosen
 
 

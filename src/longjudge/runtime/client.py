@@ -15,6 +15,7 @@ The cache key then holds the instruction's hash in place of the nonce.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -45,6 +46,7 @@ class JudgeClient:
         retry: RetryConfig | None = None,
         cache: JudgeCache | None = None,
         max_concurrency: int = 256,
+        initial_concurrency: int | None = None,
         usage: UsageTracker | None = None,
         dry_run: bool = False,
         temperature: float = 0.0,
@@ -59,6 +61,8 @@ class JudgeClient:
         self.max_concurrency = (
             min(max_concurrency, judge.max_parallel) if judge.max_parallel else max_concurrency
         )
+        #: The limit at the start (None: the limiter's default).
+        self.initial_concurrency = initial_concurrency
         self.usage = usage or UsageTracker()
         self.dry_run = dry_run
 
@@ -159,7 +163,7 @@ class JudgeClient:
     @property
     def limiter(self) -> AdaptiveLimiter:
         """The adaptive concurrency limit of this client's endpoint (in the running loop)."""
-        return limiter_for(self.judge.endpoint, self.max_concurrency)
+        return limiter_for(self.judge.endpoint, self.max_concurrency, self.initial_concurrency)
 
     async def _send(self, request: JudgeRequest, step: str) -> JudgeResponse:
         limiter = self.limiter
@@ -186,6 +190,12 @@ class JudgeClient:
         except JudgeError:
             self._record(step, Usage(failures=1))
             raise
+        if self.limiter.waiting:
+            # Let the request that took over this call's slot be sent before this answer is
+            # parsed and acted on: answers come in waves (requests sent together come back
+            # together), and parsing a wave of them first kept the freed slots empty for a
+            # quarter of a second at 128 in flight.
+            await asyncio.sleep(0)
         prompt_tokens = response.prompt_tokens or sum(
             estimate_tokens(m.get("content", "")) for m in request.messages
         )

@@ -13,7 +13,7 @@ on latency:
   long as the latency holds, so "raise while latency holds" is "raise while throughput grows".
 - latency grew past 35% over the baseline: the server queues or slows down under the load;
   **decrease** in proportion (``limit · 1.15 / ratio``, at most halving) and leave slow start.
-- in between: hold.
+- in between: hold (in slow start, a second such round in a row ends slow start).
 
 Latency growth of less than 50 ms never counts: a busy client's own event loop delays answers
 by about that much, and a limiter that read it as the server's queue would starve a fast server
@@ -74,6 +74,10 @@ PROBE_EVERY = 50
 LAG_TICK = 0.025
 #: Share of a round's typical latency above which the client's own lag makes it uninformative.
 CLIENT_BOUND = 0.5
+#: Queued requests, as a share of the limit, below which more work is wanted (prompt admission):
+#: a newly admitted prompt takes a few event-loop turns to send its first requests, and a short
+#: queue keeps every slot busy meanwhile.
+BACKLOG_SHARE = 0.25
 #: Changes of the limit kept in the history: the first ones and the latest ones.
 HISTORY_HEAD, HISTORY_TAIL = 24, 96
 
@@ -151,6 +155,7 @@ class AdaptiveLimiter:
         self._round_used = 0
         self._cut_round = 0  # overloads of requests sent before this round are not counted again
         self._probing: float | None = None  # the limit to restore after a probe round
+        self._held = False  # the last round's latency was in the hold band
         self._rounds_since_probe = 0
         self._baselines: deque[float] = deque(maxlen=BASELINE_ROUNDS)
         #: Counters for the run summary.
@@ -168,8 +173,8 @@ class AdaptiveLimiter:
         self._lags: deque[float] = deque(maxlen=BASELINE_ROUNDS)
 
     def watch(self, callback: Callable[[], None]) -> Callable[[], None]:
-        """Call ``callback()`` whenever slots may have become free with nobody waiting for them
-        (a release, a raised limit); returns the function that stops the calls. Prompt
+        """Call ``callback()`` whenever the limiter may want more work (:attr:`wants_work`
+        after a release or a raised limit); returns the function that stops the calls. Prompt
         admission (:func:`~longjudge.runtime.pipeline.pipelined`) waits on this instead of
         polling."""
         self._on_room.append(callback)
@@ -187,8 +192,14 @@ class AdaptiveLimiter:
 
     @property
     def idle(self) -> int:
-        """Free slots nobody waits for: room for more work."""
+        """Free slots nobody waits for."""
         return 0 if self._waiters else max(0, self.limit - self.in_flight)
+
+    @property
+    def wants_work(self) -> bool:
+        """Whether more work should be started: fewer requests queue for a slot than a quarter
+        of the limit (``BACKLOG_SHARE``), so the slots stay busy while it gets going."""
+        return len(self._waiters) < max(1, int(self.limit * BACKLOG_SHARE))
 
     def slot(self) -> Slot:
         """``async with limiter.slot() as slot:`` holds one slot for one request."""
@@ -246,7 +257,7 @@ class AdaptiveLimiter:
             if not waiter.done():
                 self._take()
                 waiter.set_result(None)
-        if self._on_room and not self._waiters and self.in_flight < self.limit:
+        if self._on_room and self.wants_work:
             for callback in self._on_room:
                 callback()
 
@@ -328,7 +339,11 @@ class AdaptiveLimiter:
         elif ratio <= GROW_BELOW and used:
             value = value * 2 if self.slow_start else value + 1
         elif ratio > GROW_BELOW:
-            self.slow_start = False
+            # In slow start one such round holds the limit and a second in a row ends slow
+            # start: a single round delayed by a burst of client work (a prompt's index build,
+            # a garbage collection) must not end it far below the server's capacity.
+            self.slow_start = self.slow_start and not self._held
+        self._held = GROW_BELOW < ratio <= SHRINK_ABOVE
         if value >= self.ceiling:
             self.slow_start = False
         # Probe when no round for a while has seen the baseline's latency (a standing queue).
@@ -391,12 +406,13 @@ _LIMITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Adapti
 )
 
 
-def limiter_for(endpoint: str, ceiling: int) -> AdaptiveLimiter:
-    """The shared limiter of ``endpoint`` in the running event loop (created with ``ceiling``)."""
+def limiter_for(endpoint: str, ceiling: int, initial: int | None = None) -> AdaptiveLimiter:
+    """The shared limiter of ``endpoint`` in the running event loop (created with ``ceiling``
+    and the ``initial`` limit, the first time it is asked for)."""
     per_loop = _LIMITERS.setdefault(asyncio.get_running_loop(), {})
     limiter = per_loop.get(endpoint)
     if limiter is None:
-        limiter = per_loop[endpoint] = AdaptiveLimiter(ceiling)
+        limiter = per_loop[endpoint] = AdaptiveLimiter(ceiling, initial=initial)
     return limiter
 
 

@@ -3,12 +3,15 @@
 A prompt's judge calls come in dependent steps (key points before coverage, statements before
 their verification), so one prompt alone seldom keeps a judge busy, and a fixed number of
 prompts in flight is either too few (the judge waits for the client between steps) or too many
-(memory grows with the job). :func:`pipelined` starts the next prompt whenever the judge's
-concurrency limit (:class:`~longjudge.runtime.limiter.AdaptiveLimiter`) has free slots that no
-request waits for, and otherwise sleeps until a prompt finishes or the limiter reports room
+(memory grows with the job). :func:`pipelined` starts the next prompt whenever fewer requests
+queue at the judge's concurrency limit (:class:`~longjudge.runtime.limiter.AdaptiveLimiter`)
+than a quarter of the limit (:attr:`~longjudge.runtime.limiter.AdaptiveLimiter.wants_work`),
+and otherwise sleeps until a prompt finishes or the limiter reports room
 (:meth:`~longjudge.runtime.limiter.AdaptiveLimiter.watch`: a release or a raised limit; no
-polling, which cost a timer per few milliseconds). So the limiter's queue is never empty for
-long while work remains, and prompts in flight stay about as many as the judge can serve.
+polling, which cost a timer per few milliseconds). Waiting for an empty queue instead left
+slots idle each time: a new prompt needs a few event-loop turns before its first requests
+queue. So the limiter's queue stays short but not empty while work remains, and prompts in
+flight stay about as many as the judge can serve.
 
 Memory stays bounded: never more prompts than the limit itself (every prompt in flight has at
 least one request to make), and never more than ``hard_cap`` when one is set
@@ -56,7 +59,7 @@ async def pipelined(
             cap = max(2, limiter.limit)
             if hard_cap is not None:
                 cap = min(cap, hard_cap)
-            if not exhausted and len(active) < cap and (not active or limiter.idle > 0):
+            if not exhausted and len(active) < cap and (not active or limiter.wants_work):
                 item = next(pending, _END)
                 if item is _END:
                     exhausted = True

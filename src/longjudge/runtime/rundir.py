@@ -184,12 +184,13 @@ class RunDir:
         """The errors.jsonl line of an unscored candidate: its ids and reason."""
         self.append_error(unscored_error(reward.example_id, reward.candidate_id, reward.reason))
 
-    def settle_errors(self) -> None:
+    def settle_errors(self, stored: StoredIndex | None = None) -> None:
         """Rewrite errors.jsonl so that its unscored lines are exactly the candidates whose
-        latest reward is unscored, each once with its latest reason (other lines stay)."""
+        latest reward is unscored, each once with its latest reason (other lines stay).
+        ``stored``: the directory's index, if the caller has just read it."""
         current = [
             unscored_error(*key, entry.reason)
-            for key, entry in self.stored().items()
+            for key, entry in (stored if stored is not None else self.stored()).items()
             if not entry.scored
         ]
         kept = [e for e in self.errors() if e.get("kind") != UNSCORED]

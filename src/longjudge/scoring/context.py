@@ -60,6 +60,7 @@ class ScoringContext:
                 retry=config.retry,
                 cache=self.cache,
                 max_concurrency=config.judge.max_concurrency,
+                initial_concurrency=config.judge.initial_concurrency,
                 dry_run=dry_run,
                 temperature=config.judge.temperature,
                 seed=config.judge.seed,

@@ -97,8 +97,8 @@ def finish_rundir(
     """Settle errors.jsonl, count the directory's state for this input (eager groups, or the
     refs of a streamed input), and add the invocation's ``entry`` (with that state) to
     summary.json. The directory is read through its compact index."""
-    rundir.settle_errors()
     stored = rundir.stored()
+    rundir.settle_errors(stored)
     if isinstance(groups, StreamedInput):
         state = input_state(stored, groups, setup)
     else:

@@ -181,15 +181,21 @@ def aggregate(
 
 
 async def score_faithfulness(
-    ctx: StepContext, example: Example, candidate: Candidate, index: EvidenceSource
+    ctx: StepContext,
+    example: Example,
+    candidate: Candidate,
+    index: EvidenceSource | asyncio.Future[EvidenceSource],
 ) -> DimensionScore:
-    """Score one candidate against the prompt's shared evidence index."""
+    """Score one candidate against the prompt's shared evidence index. The index may still be
+    building (a future): it is awaited once the statements are back."""
     try:
         statements = await decompose(ctx, example, candidate)
     except StepFailed as exc:
         return DimensionScore.unscored(
             NAME, exc.reason, usage=ctx.usage.total(), prompt_hashes=ctx.hashes
         )
+    if isinstance(index, asyncio.Future):
+        index = await index
     cap = ctx.config.max_statements  # the judge was asked for at most this many
     dropped = max(0, len(statements) - cap)
     verdicts = await retrieve(index, statements[:cap], example.query)

@@ -1,16 +1,19 @@
 """The LongReward scorer: four dimensions, combined into a weighted mean on 0-10.
 
 Per prompt (``prepare``, once, shared by all candidates): the language, the evidence index over
-the context's small windows, and the completeness key points over its large windows (started as
-a task so that candidates' other dimensions run meanwhile). Per candidate: the switched-on
-dimensions run concurrently and are combined by :func:`combine`.
+the context's small windows, and the completeness key points over its large windows. Both are
+started as tasks and ``prepare`` returns at once, so a newly admitted prompt sends its first
+judge requests (key points, and its candidates' helpfulness, logicality and statements) without
+waiting for the index: faithfulness awaits the index only after its statements come back, by
+which time a worker thread has built it. Per candidate: the switched-on dimensions run
+concurrently and are combined by :func:`combine`.
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, TypeVar
 
 from ...judges.base import Judge
 from ...judges.registry import create_judge
@@ -29,13 +32,15 @@ from .direct import score_direct
 from .faithfulness import FaithfulnessStats, score_faithfulness
 from .steps import Prompts, StepContext
 
+T = TypeVar("T")
+
 
 @dataclass
 class Prepared:
     """What one prompt shares across its candidates."""
 
     language: Language
-    index: EvidenceIndex | None
+    index: asyncio.Task[EvidenceIndex] | None
     key_points: asyncio.Task[KeyPoints] | None
 
 
@@ -113,27 +118,29 @@ class LongReward(Scorer):
         dims = self.config.dimensions
         index = None
         if "faithfulness" in dims:
-            index = await asyncio.to_thread(
-                EvidenceIndex.build,
-                example.context,
-                self.config.retrieval,
-                self.tokenizer,
-                self.retriever,
-            )
-            self._faith_stats.built(index.build_seconds)
-        task = None
+            index = _quiet(asyncio.ensure_future(self._build_index(example)))
+        key_points = None
         if "completeness" in dims:
-            chunks = await asyncio.to_thread(
-                token_windows,
-                example.context,
-                self.config.completeness_window_tokens,
-                self.tokenizer,
-            )
-            windows = [w.text for w in chunks]
-            task = asyncio.ensure_future(
-                extract_key_points(self._context(language), example, windows)
-            )
-        return Prepared(language, index, task)
+            key_points = _quiet(asyncio.ensure_future(self._key_points(example, language)))
+        return Prepared(language, index, key_points)
+
+    async def _build_index(self, example: Example) -> EvidenceIndex:
+        index = await asyncio.to_thread(
+            EvidenceIndex.build,
+            example.context,
+            self.config.retrieval,
+            self.tokenizer,
+            self.retriever,
+        )
+        self._faith_stats.built(index.build_seconds)
+        return index
+
+    async def _key_points(self, example: Example, language: Language) -> KeyPoints:
+        chunks = await asyncio.to_thread(
+            token_windows, example.context, self.config.completeness_window_tokens, self.tokenizer
+        )
+        windows = [w.text for w in chunks]
+        return await extract_key_points(self._context(language), example, windows)
 
     async def score_candidate(
         self, example: Example, candidate: Candidate, prepared: Any
@@ -148,7 +155,9 @@ class LongReward(Scorer):
             try:
                 if name == "faithfulness":
                     assert prepared.index is not None
-                    return await score_faithfulness(ctx, example, candidate, prepared.index)
+                    return await score_faithfulness(
+                        ctx, example, candidate, asyncio.shield(prepared.index)
+                    )
                 if name == "completeness":
                     assert prepared.key_points is not None
                     return await score_completeness(
@@ -185,6 +194,14 @@ class LongReward(Scorer):
             usage=usage,
             meta=meta,
         )
+
+
+def _quiet(task: asyncio.Task[T]) -> asyncio.Task[T]:
+    """``task``, marked as looked at when it ends: a per-prompt task's error reaches every
+    candidate that awaits it, and one that no candidate awaited (all failed before) must not
+    be logged later as an error nobody retrieved."""
+    task.add_done_callback(lambda t: t.cancelled() or t.exception())
+    return task
 
 
 __all__ = ["LongReward", "Prepared", "combine"]
