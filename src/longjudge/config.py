@@ -117,7 +117,7 @@ class RunConfig(StrictModel):
         None,
         ge=1,
         description="Hard cap on prompts scored at once (None: automatic, a new prompt starts "
-        "whenever the judge's concurrency limit has free slots nobody waits for; see "
+        "whenever fewer requests wait at the judge's concurrency limit than a quarter of it; see "
         "runtime/pipeline.py). Judge concurrency is limited separately.",
     )
     retry_unscored: bool = Field(

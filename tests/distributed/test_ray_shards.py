@@ -76,3 +76,16 @@ def test_scorer_counters_add_over_workers() -> None:
     add_stats(total, {"truncated": 2, "by": {"a": 1}, "name": "x", "flag": True})
     add_stats(total, {"truncated": 3, "by": {"a": 1, "b": 0.5}, "name": "y"})
     assert total == {"truncated": 5, "by": {"a": 2, "b": 0.5}, "name": "x", "flag": True}
+
+
+def test_each_worker_starts_at_its_share_of_a_given_start() -> None:
+    from longjudge.config import ScoreConfig, build_config
+    from longjudge.distributed.ray_engine import _worker_config
+
+    given_start = build_config(
+        ScoreConfig, {"judge": {"max_concurrency": 128, "initial_concurrency": 128}}
+    )
+    judge = _worker_config(given_start, 64)["judge"]
+    assert (judge["max_concurrency"], judge["initial_concurrency"]) == (64, 64)
+    default = _worker_config(build_config(ScoreConfig, {}), 128)["judge"]
+    assert (default["max_concurrency"], default["initial_concurrency"]) == (128, None)

@@ -94,3 +94,23 @@ def test_raw_generate_is_not_cached(cache: JudgeCache) -> None:
     second = asyncio.run(client.generate(REQUEST, step="sample"))
     assert (first.text, second.text) == (YES, NO)
     assert len(cache) == 0
+
+
+def test_a_freed_slot_sends_the_next_request_before_the_answer_is_parsed() -> None:
+    # Answers come in waves; a slot freed by one must carry the next request out before the
+    # client spends its time on the answer, or the judge waits for the client.
+    judge = MockJudge([YES, NO], delay=0.01)
+    client = JudgeClient(judge, retry=FAST_RETRY, max_concurrency=1)
+    sent_at_parse: list[int] = []
+
+    def parse(response: JudgeResponse) -> CheckOut:
+        sent_at_parse.append(judge.calls)
+        return CHECK_PROMPT.parse(response)
+
+    async def go() -> list[CheckOut]:
+        calls = (client.complete(REQUEST, step="check", parse=parse) for _ in range(2))
+        return list(await asyncio.gather(*calls))
+
+    first, second = asyncio.run(go())
+    assert (first.answer, second.answer) == ("yes", "no")
+    assert sent_at_parse == [2, 2]  # the second request was out before the first answer parsed

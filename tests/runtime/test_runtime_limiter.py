@@ -346,3 +346,40 @@ def test_watchers_hear_of_room_once_the_queue_is_shorter_than_a_quarter_of_the_l
         assert limiter.in_flight == 0 and limiter.idle == 8
 
     asyncio.run(go())
+
+
+def test_one_slow_round_holds_slow_start_and_a_second_in_a_row_ends_it() -> None:
+    now = [0.0]
+    limiter = AdaptiveLimiter(1024, clock=lambda: now[0])
+
+    def round_at(latency: float) -> int:
+        slots = [limiter.try_slot() for _ in range(limiter.limit)]  # the limit is used
+        now[0] += latency
+        for slot in slots:
+            assert slot is not None
+            slot.release()  # the first half decides the round; the rest are of an older one
+        return limiter.limit
+
+    assert [round_at(0.5), round_at(0.5)] == [32, 64]
+    # a burst of client work makes one round 20% slower: the limit holds, slow start goes on
+    assert round_at(0.6) == 64 and limiter.slow_start
+    assert round_at(0.5) == 128 and limiter.slow_start
+    # two such rounds in a row: the server is near its capacity, slow start ends
+    assert round_at(0.6) == 128 and limiter.slow_start
+    assert round_at(0.6) == 128 and not limiter.slow_start
+    assert round_at(0.5) == 129  # then one more per round while latency holds
+
+
+def test_the_start_can_be_set_and_a_client_passes_it_on() -> None:
+    from longjudge.judges.mock import MockJudge
+    from longjudge.runtime.client import JudgeClient
+
+    async def limits() -> tuple[int, int]:
+        default = JudgeClient(MockJudge(model="a"), max_concurrency=128).limiter
+        given = JudgeClient(
+            MockJudge(model="b"), max_concurrency=128, initial_concurrency=128
+        ).limiter
+        return default.limit, given.limit
+
+    assert asyncio.run(limits()) == (16, 128)
+    assert AdaptiveLimiter(8, initial=64).limit == 8  # never above the ceiling

@@ -256,3 +256,39 @@ def test_api_accepts_a_backend_and_a_retriever() -> None:
     rewards = lr.score_sync(EXAMPLE, [cand(i, "Town 2 handles 20 ships FULL.") for i in range(3)])
     assert all(r.status == "scored" for r in rewards)
     assert len(built) == 1  # one index for the prompt, shared by its three candidates
+
+
+def test_a_prompt_sends_its_first_requests_while_its_evidence_index_is_still_building() -> None:
+    # The index is built in a worker thread; the other dimensions, the statements and the key
+    # points must not wait for it (a new prompt would keep judge slots empty meanwhile).
+    import threading
+
+    from longjudge.retrieval.bm25 import BM25Retriever
+
+    release = threading.Event()
+
+    class Slow(BM25Retriever):
+        def build(self, chunks):  # type: ignore[no-untyped-def]
+            assert release.wait(10)
+            return super().build(chunks)
+
+    judge = MockJudge(LRScript())
+    lr = LongReward(JudgeClient(judge, retry=FAST_RETRY), retriever=Slow())
+
+    async def go() -> list[str]:
+        prepared = await lr.prepare(EXAMPLE)
+        task = asyncio.ensure_future(
+            lr.score_candidate(EXAMPLE, cand(0, "Town 2 handles 20 ships FULL."), prepared)
+        )
+        for _ in range(500):
+            if judge.calls >= 4:
+                break
+            await asyncio.sleep(0.01)
+        sent = sorted({r.messages[-1]["content"][:12] for r in judge.requests})
+        assert judge.calls >= 4 and not prepared.index.done()  # all sent, index unfinished
+        release.set()
+        reward = await task
+        assert reward.status == "scored"
+        return sent
+
+    assert len(asyncio.run(go())) >= 3  # several kinds of request went out before the index

@@ -190,12 +190,11 @@ class JudgeClient:
         except JudgeError:
             self._record(step, Usage(failures=1))
             raise
-        if self.limiter.waiting:
-            # Let the request that took over this call's slot be sent before this answer is
-            # parsed and acted on: answers come in waves (requests sent together come back
-            # together), and parsing a wave of them first kept the freed slots empty for a
-            # quarter of a second at 128 in flight.
-            await asyncio.sleep(0)
+        # Let the request that took over this call's slot be sent before this answer is parsed
+        # and acted on: answers come in waves (requests sent together come back together), and
+        # parsing a wave of them first kept the freed slots empty for a quarter of a second at
+        # 128 in flight.
+        await asyncio.sleep(0)
         prompt_tokens = response.prompt_tokens or sum(
             estimate_tokens(m.get("content", "")) for m in request.messages
         )

@@ -1,4 +1,4 @@
-"""Prompt admission: how many prompts are in flight follows from the judge's free slots.
+"""Prompt admission: how many prompts are in flight follows from the judge's concurrency.
 
 A prompt's judge calls come in dependent steps (key points before coverage, statements before
 their verification), so one prompt alone seldom keeps a judge busy, and a fixed number of

@@ -1,8 +1,8 @@
 """Bounded async map of a scorer over examples and their candidates, with resume.
 
-A new prompt starts whenever the judge's adaptive concurrency limit has free slots
+A new prompt starts whenever the judge's adaptive concurrency limit wants more work
 (:mod:`longjudge.runtime.pipeline`; ``max_examples_in_flight`` is an optional hard cap); all
-candidates of one prompt run concurrently after its shared per-prompt work; judge concurrency
+candidates of one prompt run concurrently with its shared per-prompt work; judge concurrency
 is limited per endpoint by the client. Each reward is stamped with its fingerprint and appended
 to the run directory the moment it is ready (an unscored one also to errors.jsonl). Resume
 reuses a stored reward only when its fingerprint matches: :func:`plan_run` (over
