@@ -78,7 +78,7 @@ class JudgeConfig(StrictModel):
         None,
         ge=1,
         description="Requests in flight at the start, before the adaptive limit has measured the "
-        "server (it then doubles while latency holds). Unset: 16. --concurrency N sets it to N "
+        "server (it then doubles while latency holds). Unset: 32. --concurrency N sets it to N "
         "too: a server whose size you gave is used at that size from the first request, and the "
         "limit still backs off on latency growth, 429 and 5xx.",
     )

@@ -145,3 +145,19 @@ def test_statements_over_the_cap_are_counted(tmp_path: Path) -> None:
     stats = scorer.stats()
     assert (stats["statements_dropped"], stats["responses_over_statement_cap"]) == (6, 2)
     assert json.loads(run.rewards()[0].model_dump_json())["fingerprint"]["judge"]
+
+
+def test_an_example_digest_follows_its_texts_even_on_the_same_object() -> None:
+    from longjudge.runtime.fingerprint import example_digest
+    from longjudge.types import Example
+
+    example = Example(id="e", context="The harbour handles ten ships.", query="How many?")
+    first = example_digest(example)
+    assert example_digest(example) == first  # remembered
+    example.context = "The harbour handles eleven ships."  # same object, new text
+    assert example_digest(example) != first
+    example.reference = "eleven"
+    assert example_digest(example) != example_digest(Example(id="x", context=example.context,
+                                                             query="How many?"))
+    copy = Example(id="e", context="The harbour handles ten ships.", query="How many?")
+    assert example_digest(copy) == first  # equal texts, equal digest

@@ -116,8 +116,8 @@ def test_backs_off_when_latency_grows_with_load() -> None:
 def test_slow_start_doubles_then_grows_by_one() -> None:
     limiter, _ = simulate("reject", 40, 0.1, events=600)
     limits = [limit for _, limit in limiter.history]
-    assert limits[:4] == [16, 32, 64, 32]  # doubled, overshot, halved back
-    assert limits[4] == 33  # then additive
+    assert limits[:3] == [32, 64, 32]  # doubled, overshot, halved back
+    assert limits[3] == 33  # then additive
     assert limiter.max_concurrency == 256 and limiter.ceiling == 256
 
 
@@ -132,7 +132,7 @@ def test_history_is_capped_and_keeps_the_start() -> None:
     limiter, _ = simulate("reject", 5, 0.05, events=20000)
     summary = limiter.summary()
     assert len(summary["history"]) == HISTORY_HEAD + HISTORY_TAIL
-    assert summary["history_dropped"] > 0 and summary["history"][0] == [0.0, 16]
+    assert summary["history_dropped"] > 0 and summary["history"][0] == [0.0, 32]
     times = [t for t, _ in summary["history"]]
     assert times == sorted(times)
     assert set(summary) >= {"ceiling", "limit", "peak_in_flight", "rounds", "overloads"}
@@ -350,7 +350,7 @@ def test_watchers_hear_of_room_once_the_queue_is_shorter_than_a_quarter_of_the_l
 
 def test_one_slow_round_holds_slow_start_and_a_second_in_a_row_ends_it() -> None:
     now = [0.0]
-    limiter = AdaptiveLimiter(1024, clock=lambda: now[0])
+    limiter = AdaptiveLimiter(1024, initial=16, clock=lambda: now[0])
 
     def round_at(latency: float) -> int:
         slots = [limiter.try_slot() for _ in range(limiter.limit)]  # the limit is used
@@ -381,5 +381,5 @@ def test_the_start_can_be_set_and_a_client_passes_it_on() -> None:
         ).limiter
         return default.limit, given.limit
 
-    assert asyncio.run(limits()) == (16, 128)
+    assert asyncio.run(limits()) == (32, 128)
     assert AdaptiveLimiter(8, initial=64).limit == 8  # never above the ceiling

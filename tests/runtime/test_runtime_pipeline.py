@@ -102,6 +102,6 @@ def test_a_job_pipelines_prompts_and_records_the_limit_in_its_summary(tmp_path: 
     (entry,) = RunDir(tmp_path / "run").read_summary()["invocations"]
     assert entry["peak_prompts_in_flight"] > 1  # prompts overlapped without being told to
     concurrency = entry["concurrency"]
-    assert concurrency["ceiling"] == 256 and concurrency["history"][0] == [0.0, 16]
+    assert concurrency["ceiling"] == 256 and concurrency["history"][0] == [0.0, 32]
     assert concurrency["overloads"] > 0  # it met the server's capacity of 8 ...
     assert concurrency["limit"] <= 12  # ... and came down to it, far below the ceiling

@@ -16,7 +16,7 @@ finds the stored rewards made under another one, which the job refuses to mix wi
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,8 +45,21 @@ def digest(value: Any) -> str:
     return hashlib.sha256(canonical(value)).hexdigest()[:DIGEST_CHARS]
 
 
+#: The digests of the last few examples' texts, by the identity of the (immutable) strings:
+#: every candidate of a prompt is stamped with its example's digest, and hashing a 128k-token
+#: context once per candidate cost about as much as the rest of the stamp. An example whose
+#: texts were replaced has other string objects, so it is hashed again.
+_RECENT_EXAMPLES: deque[tuple[str, str, str | None, str]] = deque(maxlen=8)
+
+
 def example_digest(example: Example) -> str:
-    return digest({"context": example.context, "query": example.query, "ref": example.reference})
+    context, query, reference = example.context, example.query, example.reference
+    for seen_context, seen_query, seen_reference, known in list(_RECENT_EXAMPLES):
+        if seen_context is context and seen_query is query and seen_reference is reference:
+            return known
+    value = digest({"context": context, "query": query, "ref": reference})
+    _RECENT_EXAMPLES.append((context, query, reference, value))
+    return value
 
 
 def text_digest(text: str) -> str:

@@ -57,7 +57,7 @@ from types import TracebackType
 from typing import Any
 
 #: Limit at the start, before anything is known about the server (capped by the ceiling).
-INITIAL_LIMIT = 16
+INITIAL_LIMIT = 32
 #: Latency ratio (round's typical latency / baseline) up to which the limit may grow.
 GROW_BELOW = 1.15
 #: Latency ratio above which the limit shrinks.
