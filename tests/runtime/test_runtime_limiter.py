@@ -383,3 +383,30 @@ def test_the_start_can_be_set_and_a_client_passes_it_on() -> None:
 
     assert asyncio.run(limits()) == (32, 128)
     assert AdaptiveLimiter(8, initial=64).limit == 8  # never above the ceiling
+
+
+def test_urgent_requests_are_served_first_and_in_order_among_themselves() -> None:
+    async def go() -> list[str]:
+        limiter = AdaptiveLimiter(1, initial=1)
+        served: list[str] = []
+        held = limiter.try_slot()
+        assert held is not None
+
+        async def request(name: str, urgent: bool) -> None:
+            async with limiter.slot(urgent):
+                served.append(name)
+
+        names = [("a", False), ("b", False), ("U1", True), ("c", False), ("U2", True)]
+        tasks = [asyncio.ensure_future(request(n, u)) for n, u in names]
+        await asyncio.sleep(0)
+        assert limiter.waiting == 5 and limiter.idle == 0
+        cancelled = asyncio.ensure_future(request("U0", True))
+        await asyncio.sleep(0)
+        cancelled.cancel()  # a cancelled urgent waiter loses no slot
+        await asyncio.sleep(0)
+        held.release()
+        await asyncio.gather(*tasks)
+        assert limiter.in_flight == 0 and limiter.waiting == 0
+        return served
+
+    assert asyncio.run(go()) == ["U1", "U2", "a", "b", "c"]

@@ -73,6 +73,7 @@ class JudgeClient:
         step: str,
         parse: Callable[[JudgeResponse], T],
         usage: UsageTracker | None = None,
+        urgent: bool = False,
     ) -> T:
         """Return ``parse(response)``, from the cache when possible.
 
@@ -81,7 +82,7 @@ class JudgeClient:
         """
         if usage is not None:
             with self._also_counting(usage):
-                return await self.complete(request, step=step, parse=parse)
+                return await self.complete(request, step=step, parse=parse, urgent=urgent)
         block = self._needs_block(request)
         key = self._key(request, block)
         if self.cache is not None:
@@ -98,7 +99,7 @@ class JudgeClient:
             return self._dry_run(request, step, parse)
         last: ParseError | None = None
         for _ in range(self.retry.parse_retries + 1):
-            response = await self.ask(request, step=step)
+            response = await self.ask(request, step=step, urgent=urgent)
             if not block and response.verdict_nonce is not None:  # ``auto`` fell back
                 block, key = True, self._key(request, True)
             try:
@@ -113,16 +114,18 @@ class JudgeClient:
         assert last is not None
         raise last
 
-    async def ask(self, request: JudgeRequest, *, step: str) -> JudgeResponse:
+    async def ask(
+        self, request: JudgeRequest, *, step: str, urgent: bool = False
+    ) -> JudgeResponse:
         """One uncached call of a structured request, as :meth:`complete` makes it: when the
         backend does not enforce the schema, the verdict is asked for in a nonce-marked block
         (the response's ``verdict_nonce``). Retries, the limiter and usage apply; no parsing."""
         block = self._needs_block(request)
-        response = await self._ask(request, step, block)
+        response = await self._ask(request, step, block, urgent)
         if not block and self._needs_block(request):
             # The backend stopped enforcing schemas during this call (``auto`` fell back): its
             # free-text answer was asked without a verdict block, so ask again with one.
-            response = await self._ask(request, step, True)
+            response = await self._ask(request, step, True, urgent)
         return response
 
     def _needs_block(self, request: JudgeRequest) -> bool:
@@ -134,11 +137,13 @@ class JudgeClient:
             payload["verdict_block"] = verdict_cache_tag()
         return cache_key(self.judge.identity(), payload)
 
-    async def _ask(self, request: JudgeRequest, step: str, block: bool) -> JudgeResponse:
+    async def _ask(
+        self, request: JudgeRequest, step: str, block: bool, urgent: bool = False
+    ) -> JudgeResponse:
         if not block:
-            return await self._send(request, step)
+            return await self._send(request, step, urgent)
         nonce = new_nonce()
-        response = await self._send(with_verdict_block(request, nonce), step)
+        response = await self._send(with_verdict_block(request, nonce), step, urgent)
         return response.model_copy(update={"verdict_nonce": nonce})
 
     @contextmanager
@@ -165,11 +170,13 @@ class JudgeClient:
         """The adaptive concurrency limit of this client's endpoint (in the running loop)."""
         return limiter_for(self.judge.endpoint, self.max_concurrency, self.initial_concurrency)
 
-    async def _send(self, request: JudgeRequest, step: str) -> JudgeResponse:
+    async def _send(
+        self, request: JudgeRequest, step: str, urgent: bool = False
+    ) -> JudgeResponse:
         limiter = self.limiter
 
         async def attempt() -> JudgeResponse:
-            async with limiter.slot() as slot:
+            async with limiter.slot(urgent) as slot:
                 try:
                     return await self.judge.generate(request)
                 except Exception as exc:

@@ -42,7 +42,10 @@ a backend's ``max_parallel`` lowers it) and never goes under one.
 
 Waiters queue in FIFO order and a released slot is handed to exactly one of them: with
 thousands of queued requests, waking them all on every release would cost more CPU than the
-requests themselves. Written here because no dependency offers an adaptive asyncio limit keyed
+requests themselves. *Urgent* requests (``slot(urgent=True)``: ones that other requests wait
+on, such as a response's statements before their verification) have their own queue, served
+first: at the end of a job the last prompts' first steps then do not wait behind the others'
+last steps, which shortens the tail where the judge is no longer kept busy. Written here because no dependency offers an adaptive asyncio limit keyed
 by endpoint.
 """
 
@@ -90,11 +93,12 @@ class Slot:
     request, a bug) leave no trace on the limit.
     """
 
-    __slots__ = ("_limiter", "_overloaded", "round", "started")
+    __slots__ = ("_limiter", "_overloaded", "_urgent", "round", "started")
 
-    def __init__(self, limiter: AdaptiveLimiter) -> None:
+    def __init__(self, limiter: AdaptiveLimiter, urgent: bool = False) -> None:
         self._limiter = limiter
         self._overloaded = False
+        self._urgent = urgent
         self.round = 0
         self.started = 0.0
 
@@ -118,7 +122,7 @@ class Slot:
         limiter._hand_over()
 
     async def __aenter__(self) -> Slot:
-        await self._limiter._acquire()
+        await self._limiter._acquire(self._urgent)
         return self._begin()
 
     async def __aexit__(
@@ -148,6 +152,7 @@ class AdaptiveLimiter:
         self.in_flight = 0
         self.peak_in_flight = 0
         self._waiters: deque[asyncio.Future[None]] = deque()
+        self._urgent: deque[asyncio.Future[None]] = deque()  # served before ``_waiters``
         self.slow_start = self.limit < self.ceiling
         # The current round.
         self._round = 0
@@ -188,52 +193,54 @@ class AdaptiveLimiter:
     @property
     def waiting(self) -> int:
         """Requests queued for a slot."""
-        return len(self._waiters)
+        return len(self._waiters) + len(self._urgent)
 
     @property
     def idle(self) -> int:
         """Free slots nobody waits for."""
-        return 0 if self._waiters else max(0, self.limit - self.in_flight)
+        return 0 if self.waiting else max(0, self.limit - self.in_flight)
 
     @property
     def wants_work(self) -> bool:
         """Whether more work should be started: fewer requests queue for a slot than a quarter
         of the limit (``BACKLOG_SHARE``), so the slots stay busy while it gets going."""
-        return len(self._waiters) < max(1, int(self.limit * BACKLOG_SHARE))
+        return self.waiting < max(1, int(self.limit * BACKLOG_SHARE))
 
-    def slot(self) -> Slot:
-        """``async with limiter.slot() as slot:`` holds one slot for one request."""
-        return Slot(self)
+    def slot(self, urgent: bool = False) -> Slot:
+        """``async with limiter.slot() as slot:`` holds one slot for one request; an ``urgent``
+        one (other requests wait on its answer) is served before the others that wait."""
+        return Slot(self, urgent)
 
     def try_slot(self) -> Slot | None:
         """A slot at once if one is free and nobody waits, else None; :meth:`Slot.release`
         gives it back. (For callers without an event loop, e.g. simulations.)"""
-        if self._waiters or self.in_flight >= self.limit:
+        if self.waiting or self.in_flight >= self.limit:
             return None
         self._take()
         return Slot(self)._begin()
 
     # -- slots --------------------------------------------------------------------------------
 
-    async def _acquire(self) -> None:
-        if not self._waiters and self.in_flight < self.limit:
+    async def _acquire(self, urgent: bool = False) -> None:
+        if not self.waiting and self.in_flight < self.limit:
             self._take()
             return
+        queue = self._urgent if urgent else self._waiters
         first_in_line = False
         while True:
             waiter = asyncio.get_running_loop().create_future()
             if first_in_line:
-                self._waiters.appendleft(waiter)
+                queue.appendleft(waiter)
             else:
-                self._waiters.append(waiter)
+                queue.append(waiter)
             try:
                 await waiter  # resolved by _hand_over, which counted the slot for us
             except asyncio.CancelledError:
                 if waiter.done() and not waiter.cancelled():
                     self.in_flight -= 1  # handed a slot, then cancelled: pass it on
                     self._hand_over()
-                elif waiter in self._waiters:  # _hand_over may have dropped it already
-                    self._waiters.remove(waiter)
+                elif waiter in queue:  # _hand_over may have dropped it already
+                    queue.remove(waiter)
                     self._hand_over()
                 raise
             if self.in_flight <= self.limit:
@@ -252,8 +259,8 @@ class AdaptiveLimiter:
                 self.peak_in_flight = self.in_flight
 
     def _hand_over(self) -> None:
-        while self._waiters and self.in_flight < self.limit:
-            waiter = self._waiters.popleft()
+        while self.in_flight < self.limit and (self._urgent or self._waiters):
+            waiter = (self._urgent or self._waiters).popleft()
             if not waiter.done():
                 self._take()
                 waiter.set_result(None)
@@ -275,7 +282,7 @@ class AdaptiveLimiter:
     def _tick(self, loop: asyncio.AbstractEventLoop, due: float) -> None:
         now = loop.time()
         self.note_lag(now - due)
-        if self.in_flight == 0 and not self._waiters:
+        if self.in_flight == 0 and not self.waiting:
             self._ticking = False  # nothing in flight: nothing to correct; the next take restarts
             return
         due = now + LAG_TICK

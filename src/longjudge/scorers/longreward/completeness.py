@@ -46,7 +46,8 @@ async def extract_key_points(ctx: StepContext, example: Example, windows: list[s
             "question": question_block(example.query),
             "document_part": data_block("DOCUMENT PART", text),
         }
-        out = await ctx.ask(f"{NAME}.extract", ctx.prompts.key_points, values)
+        # urgent: every candidate's coverage call waits on the key points
+        out = await ctx.ask(f"{NAME}.extract", ctx.prompts.key_points, values, urgent=True)
         return [p.strip() for p in out.key_points if p.strip()]
 
     results = await asyncio.gather(

@@ -97,7 +97,8 @@ async def decompose(ctx: StepContext, example: Example, candidate: Candidate) ->
         "answer": answer_block(candidate.text),
         "max_statements": str(ctx.config.max_statements),
     }
-    out = await ctx.ask(f"{NAME}.decompose", ctx.prompts.statements, values)
+    # urgent: the verification calls wait on the statements
+    out = await ctx.ask(f"{NAME}.decompose", ctx.prompts.statements, values, urgent=True)
     return [s.strip() for s in out.statements if s.strip()]
 
 

@@ -91,11 +91,13 @@ class StepContext:
         *,
         validate: Any = None,
         schema: dict[str, Any] | None = None,
+        urgent: bool = False,
     ) -> Out:
         """Render, send (cached, retried) and parse one step; StepFailed on failure.
 
         ``validate(output)`` may raise ParseError to reject a well-formed but unusable output;
-        the client then asks once more, bypassing the cache.
+        the client then asks once more, bypassing the cache. ``urgent``: later calls wait on
+        this one (the limiter serves it before the others that wait).
         """
         request = prompt.request(
             self.language,
@@ -114,7 +116,9 @@ class StepContext:
             return output
 
         try:
-            return await self.client.complete(request, step=step, parse=parse, usage=self.usage)
+            return await self.client.complete(
+                request, step=step, parse=parse, usage=self.usage, urgent=urgent
+            )
         except ParseError as exc:
             raise StepFailed(f"{step}: {exc}") from exc
         except JudgeError as exc:
