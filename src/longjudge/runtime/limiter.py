@@ -45,8 +45,9 @@ thousands of queued requests, waking them all on every release would cost more C
 requests themselves. *Urgent* requests (``slot(urgent=True)``: ones that other requests wait
 on, such as a response's statements before their verification) have their own queue, served
 first: at the end of a job the last prompts' first steps then do not wait behind the others'
-last steps, which shortens the tail where the judge is no longer kept busy. Written here because no dependency offers an adaptive asyncio limit keyed
-by endpoint.
+last steps, which shortens the tail where the judge is no longer kept busy.
+
+Written here because no dependency offers an adaptive asyncio limit keyed by endpoint.
 """
 
 from __future__ import annotations
