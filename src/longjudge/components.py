@@ -118,7 +118,7 @@ RETRIEVERS: Registry[Factory] = Registry(
         Entry(
             "bm25",
             "longjudge.retrieval.bm25:make_retriever",
-            "lexical BM25 (bm25s), fast, no model",
+            "lexical BM25 (Lucene), fast, no model",
             config="longjudge.retrieval.config:RetrievalConfig",
             example="longreward: {retrieval: {method: bm25}}",
         ),

@@ -23,7 +23,7 @@ from longjudge.retrieval import (
     build_retriever,
 )
 from longjudge.retrieval.base import ScoringIndex
-from longjudge.retrieval.bm25 import bm25_terms
+from longjudge.retrieval.bm25 import bm25_terms, lucene_rows
 from longjudge.retrieval.config import dense_available, resolve_method
 from longjudge.retrieval.dense import load_model
 from longjudge.retrieval.hybrid import HybridIndex, rrf
@@ -84,20 +84,51 @@ def test_search_many_equals_search_and_k_is_bounded() -> None:
     assert BM25Retriever().build([]).search("anything", 5) == []
 
 
-def test_batched_bm25_scores_equal_bm25s_own_per_query_scores() -> None:
-    # scores_many sums bm25s's stored term rows for a whole batch at once; each row must be
-    # what bm25s itself gives that query (English, Chinese, repeated terms, no shared term)
+def _bm25s_scores(corpus: list[list[str]], query: list[str]) -> np.ndarray:
+    """What bm25s itself (the reference implementation, Lucene variant) gives ``query``."""
+    import bm25s
+
+    reference = bm25s.BM25(k1=1.5, b=0.75, method="lucene")
+    reference.index(corpus, show_progress=False)
+    ids = sorted({reference.vocab_dict[t] for t in query if t in reference.vocab_dict})
+    size = len(corpus)
+    return reference.get_scores_from_ids(ids) if ids else np.zeros(size, dtype=np.float32)
+
+
+def test_bm25_scores_equal_those_of_bm25s() -> None:
+    # the index is built by longjudge (one numpy pass) and a batch is scored at once; every
+    # row must be what bm25s gives that query (English, Chinese, repeated terms, no shared
+    # term, and random corpora with empty windows)
+    cases: list[tuple[list[list[str]], list[str]]] = []
     for text, size, queries in [
         (TOWNS, 16, ["Elm harbour ships ships", "Cedar Arun", "zebra", "", "Town river harbour"]),
         (CHINESE, 12, ["西林的港口", "长江", "北海北海港口"]),
     ]:
-        index = BM25Retriever().build(windows(text, size))
+        chunks = windows(text, size)
+        index = BM25Retriever().build(chunks)
         batch = index.scores_many(queries)
+        corpus = [bm25_terms(c.text) for c in chunks]
         for row, query in enumerate(queries):
-            ids = sorted({index._vocab[t] for t in bm25_terms(query) if t in index._vocab})
-            own = index._bm25.get_scores_from_ids(ids) if ids else np.zeros(index.size)
-            np.testing.assert_allclose(batch[row], own, rtol=1e-5, atol=1e-6)
+            expected = _bm25s_scores(corpus, bm25_terms(query))
+            np.testing.assert_allclose(batch[row], expected, rtol=1e-5, atol=1e-6)
         assert batch.shape == (len(queries), index.size) and batch.dtype == np.float32
+    rng = np.random.default_rng(4)
+    words = [f"w{i}" for i in range(40)]
+    for _ in range(30):
+        corpus = [
+            list(rng.choice(words, size=int(rng.integers(0, 30))))
+            for _ in range(int(rng.integers(2, 25)))
+        ]
+        if not any(corpus):
+            continue
+        vocab, indptr, indices, data = lucene_rows(corpus, 1.5, 0.75)
+        assert indptr[-1] == indices.size == data.size
+        query = list(rng.choice(words, size=4))
+        ours = np.zeros(len(corpus))
+        for term in set(query) & set(vocab):
+            row = slice(indptr[vocab[term]], indptr[vocab[term] + 1])
+            ours[indices[row]] += data[row]
+        np.testing.assert_allclose(ours, _bm25s_scores(corpus, query), rtol=1e-5, atol=1e-6)
 
 
 def test_rrf_fuses_ranks() -> None:

@@ -41,7 +41,7 @@ def split_concurrency(total: int, workers: int) -> list[int]:
 #: the judge does not wait between chunks.
 CHUNKS_AHEAD = 2
 #: Most prompts in one chunk.
-MAX_CHUNK = 32
+MAX_CHUNK = 16
 
 
 def chunk_size(share: int, prompts: int, workers: int) -> int:

@@ -1,6 +1,6 @@
 """Evidence retrieval over a context's token windows.
 
-One :class:`Retriever` protocol with three implementations: :class:`BM25Retriever` (bm25s, the
+One :class:`Retriever` protocol with three implementations: :class:`BM25Retriever` (Lucene BM25, the
 default), :class:`DenseRetriever` (sentence-transformers, default the offline MiniLM package)
 and :class:`HybridRetriever` (reciprocal rank fusion). :class:`EvidenceIndex` is what scorers
 use: built once per context, queried by every statement of every candidate. Heavy libraries are

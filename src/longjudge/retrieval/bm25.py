@@ -1,8 +1,15 @@
-"""BM25 over windows with bm25s, with a tokenization that works for English and Chinese.
+"""BM25 over windows, with a tokenization that works for English and Chinese.
 
 Terms are lowercase words (a light plural strip, a small English stopword list of our own) and
 CJK character bigrams (a lone CJK character is its own term), so that Chinese needs no word
 segmenter. Only windows that share at least one term with the query are returned.
+
+The scoring is Lucene's BM25 exactly as bm25s computes it (its ``lucene`` method; the tests
+compare every score with bm25s's own). The index is built here, in one vectorised pass over
+the context's terms: bm25s builds it one window at a time in Python (a ``Counter`` and a few
+numpy calls per window), which cost 12 ms of the 23 ms per-prompt evidence index of a
+150-window context on the development machine, against about 1 ms for this pass; an index is
+built once per prompt, so at scale that was a tenth of the client's CPU per judge call.
 """
 
 from __future__ import annotations
@@ -13,7 +20,6 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import MissingDependencyError
 from ..text import CJK_RANGES
 from ..types import Chunk
 from .base import ScoringIndex
@@ -198,36 +204,50 @@ def _run_terms(run: str) -> tuple[str, ...]:
     return found
 
 
+def lucene_rows(
+    corpus: Sequence[Sequence[str]], k1: float, b: float
+) -> tuple[dict[str, int], np.ndarray, np.ndarray, np.ndarray]:
+    """Lucene BM25 of every (term, window) pair of ``corpus`` (each window's terms), as
+    compressed term rows: ``(vocab, indptr, indices, data)``; row ``t`` of term id ``t`` holds
+    the windows ``indices[indptr[t]:indptr[t + 1]]`` (ascending) and their scores ``data``
+    (float32). idf = ln(1 + (N - df + 0.5) / (df + 0.5)); tf part = tf / (tf + k1 (1 - b + b
+    len / mean len)), the variant bm25s calls ``lucene``."""
+    vocab: dict[str, int] = {}
+    ids = [vocab.setdefault(term, len(vocab)) for window in corpus for term in window]
+    n = len(corpus)
+    lengths = np.fromiter((len(window) for window in corpus), dtype=np.int64, count=n)
+    window_of = np.repeat(np.arange(n, dtype=np.int64), lengths)
+    pairs, tf = np.unique(np.asarray(ids, dtype=np.int64) * n + window_of, return_counts=True)
+    term, indices = np.divmod(pairs, n)  # sorted by term, then by window
+    df = np.bincount(term, minlength=len(vocab))
+    idf = np.log(1.0 + (n - df + 0.5) / (df + 0.5)).astype(np.float32)
+    tf32 = tf.astype(np.float32)
+    norm = k1 * ((1 - b) + b * lengths[indices] / lengths.mean())
+    data = (idf[term] * (tf32 / (norm + tf32))).astype(np.float32)
+    indptr = np.concatenate(([0], np.cumsum(df)))
+    return vocab, indptr, indices, data
+
+
 class BM25Index(ScoringIndex):
-    """A bm25s index over one context's windows."""
+    """A BM25 index over one context's windows (:func:`lucene_rows`)."""
 
     positive_only = True
 
     def __init__(self, chunks: Sequence[Chunk], k1: float, b: float) -> None:
-        try:
-            import bm25s
-        except ImportError as exc:
-            raise MissingDependencyError("bm25s", "all", "BM25 retrieval") from exc
         self.size = len(chunks)
         corpus = [bm25_terms(chunk.text) for chunk in chunks]
-        self._bm25: Any = None
         self._vocab: dict[str, int] = {}
+        self._rows: dict[str, np.ndarray] = {}
         if self.size and any(corpus):
-            self._bm25 = bm25s.BM25(k1=k1, b=b)
-            self._bm25.index(corpus, show_progress=False)
-            self._vocab = self._bm25.vocab_dict
-            # the Lucene variant gives absent terms no score: scores_many relies on it
-            assert self._bm25.nonoccurrence_array is None, "a BM25 variant with absent-term scores"
+            self._vocab, indptr, indices, data = lucene_rows(corpus, k1, b)
+            self._rows = {"indptr": indptr, "indices": indices, "data": data}
 
     def scores_many(self, queries: Sequence[str]) -> np.ndarray:
-        """Every window's score for every query, the whole batch in one ``bincount``.
-
-        bm25s keeps each term's precomputed window scores as a compressed row (``indptr``,
-        ``indices``, ``data``); its own ``get_scores_from_ids`` sums them one query at a time.
-        Summing the rows of all (query, term) pairs of a batch at once (a statement batch of a
-        response) is about twice as fast."""
+        """Every window's score for every query, the whole batch in one ``bincount``: the term
+        rows of all (query, term) pairs of a batch (a response's statements) summed at once
+        (about twice as fast as one query at a time)."""
         out_shape = (len(queries), self.size)
-        if self._bm25 is None or not queries:
+        if not self._rows or not queries:
             return np.zeros(out_shape, dtype=np.float32)
         vocab = self._vocab
         rows: list[int] = []
@@ -236,7 +256,7 @@ class BM25Index(ScoringIndex):
             ids = {vocab[t] for t in bm25_terms(query) if t in vocab}
             rows += [row] * len(ids)
             terms += ids
-        kept = self._bm25.scores
+        kept = self._rows
         indptr = kept["indptr"]
         picked = np.asarray(terms, dtype=np.int64)
         starts, lengths = indptr[picked], indptr[picked + 1] - indptr[picked]
