@@ -99,7 +99,6 @@ def test_bm25_scores_equal_those_of_bm25s() -> None:
     # the index is built by longjudge (one numpy pass) and a batch is scored at once; every
     # row must be what bm25s gives that query (English, Chinese, repeated terms, no shared
     # term, and random corpora with empty windows)
-    cases: list[tuple[list[list[str]], list[str]]] = []
     for text, size, queries in [
         (TOWNS, 16, ["Elm harbour ships ships", "Cedar Arun", "zebra", "", "Town river harbour"]),
         (CHINESE, 12, ["西林的港口", "长江", "北海北海港口"]),
