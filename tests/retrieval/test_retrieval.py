@@ -532,3 +532,30 @@ def test_a_close_match_is_not_smoothed_and_keeps_far_apart_windows() -> None:
     assert 6 not in picked({"claim": 0.4}, 0.6)  # vague: smoothed, the middle run wins
     assert 6 not in picked({"claim": 0.8}, None)  # gate off
     assert 6 not in picked(None, 0.6)  # no similarity known (bm25): always smoothed
+
+
+def test_bm25_terms_split_words_and_cjk_as_one_lookahead_pattern_did() -> None:
+    # the reference: the pattern that split CJK runs from other word runs in one pass
+    import re
+
+    from longjudge.retrieval.bm25 import STOPWORDS, _stem
+    from longjudge.text.tokenizer import CJK_RANGES
+
+    pattern = re.compile(rf"[{CJK_RANGES}]+|(?:(?![{CJK_RANGES}])[^\W_])+")
+    cjk = re.compile(f"[{CJK_RANGES}]")
+
+    def reference(text: str) -> list[str]:
+        out: list[str] = []
+        for run in pattern.findall(text.lower()):
+            if cjk.match(run):
+                out += [run] if len(run) == 1 else [run[i : i + 2] for i in range(len(run) - 1)]
+            elif run not in STOPWORDS and (len(run) > 1 or run.isdigit()):
+                out.append(_stem(run))
+        return out
+
+    alphabet = list("abcS xyz_9.-,") + ["港", "口", "・", "⺀", "ア", "한", "é", "ß", " "]
+    rng = np.random.default_rng(8)
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet, size=int(rng.integers(0, 24))))
+        assert bm25_terms(text) == reference(text), text
+    assert bm25_terms("The ships of 港口北海 sail_on") == reference("The ships of 港口北海 sail_on")

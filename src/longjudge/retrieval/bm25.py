@@ -155,7 +155,12 @@ STOPWORDS = frozenset(
         "yourselves",
     }
 )
-_TERM = re.compile(rf"[{CJK_RANGES}]+|(?:(?![{CJK_RANGES}])[^\W_])+")
+#: A run of word characters (``_`` aside) and CJK characters; a run that holds CJK characters
+#: is split further, once per distinct run (:func:`_run_terms`). Splitting them apart in this
+#: pattern (a look-ahead at every character) made it half as fast again on English text.
+_RUN = re.compile(rf"(?:[^\W_]+|[{CJK_RANGES}]+)+")
+#: The pieces of a run: CJK runs and runs of other word characters.
+_PIECE = re.compile(rf"[{CJK_RANGES}]+|(?:(?![{CJK_RANGES}])[^\W_])+")
 
 
 def _stem(word: str) -> str:
@@ -169,7 +174,7 @@ def _stem(word: str) -> str:
 
 def bm25_terms(text: str) -> list[str]:
     """The BM25 terms of ``text``: stemmed non-stopwords and CJK bigrams."""
-    runs = _TERM.findall(text.lower())
+    runs = _RUN.findall(text.lower())
     known = _RUNS
     try:
         return [term for run in runs for term in known[run]]
@@ -191,16 +196,21 @@ def _run_terms(run: str) -> tuple[str, ...]:
     found = _RUNS.get(run)
     if found is not None:
         return found
-    if _CJK_CHAR.match(run):
-        found = (run,) if len(run) == 1 else tuple(run[i : i + 2] for i in range(len(run) - 1))
-    elif run not in STOPWORDS and (len(run) > 1 or run.isdigit()):
-        found = (_stem(run),)
-    else:
-        found = ()
+    pieces = _PIECE.findall(run) if _CJK_CHAR.search(run) else [run]
+    found = tuple(term for piece in pieces for term in _piece_terms(piece))
     if len(_RUNS) >= _RUNS_MAX:
         _RUNS.clear()
     _RUNS[run] = found
     return found
+
+
+def _piece_terms(run: str) -> tuple[str, ...]:
+    """The terms of a run that is all CJK (character bigrams) or holds none (one word)."""
+    if _CJK_CHAR.match(run):
+        return (run,) if len(run) == 1 else tuple(run[i : i + 2] for i in range(len(run) - 1))
+    if run not in STOPWORDS and (len(run) > 1 or run.isdigit()):
+        return (_stem(run),)
+    return ()
 
 
 def lucene_rows(
