@@ -553,7 +553,7 @@ def test_bm25_terms_split_words_and_cjk_as_one_lookahead_pattern_did() -> None:
                 out.append(_stem(run))
         return out
 
-    alphabet = list("abcS xyz_9.-,") + ["港", "口", "・", "⺀", "ア", "한", "é", "ß", " "]
+    alphabet = [*"abcS xyz_9.-,", "港", "口", "・", "⺀", "ア", "한", "é", "ß", " "]
     rng = np.random.default_rng(8)
     for _ in range(3000):
         text = "".join(rng.choice(alphabet, size=int(rng.integers(0, 24))))
