@@ -117,7 +117,8 @@ class RunConfig(StrictModel):
         None,
         ge=1,
         description="Hard cap on prompts scored at once (None: automatic, a new prompt starts "
-        "whenever fewer requests wait at the judge's concurrency limit than a quarter of it; see "
+        "whenever fewer requests wait at the judge's concurrency limit than a quarter of it (at "
+        "most 32); see "
         "runtime/pipeline.py). Judge concurrency is limited separately.",
     )
     retry_unscored: bool = Field(

@@ -410,3 +410,24 @@ def test_urgent_requests_are_served_first_and_in_order_among_themselves() -> Non
         return served
 
     assert asyncio.run(go()) == ["U1", "U2", "a", "b", "c"]
+
+
+def test_the_queue_wanted_before_more_work_is_at_most_32_requests() -> None:
+    async def go() -> tuple[bool, bool]:
+        limiter = AdaptiveLimiter(1024, initial=512)
+        slots = [limiter.try_slot() for _ in range(512)]
+        waiters = [asyncio.ensure_future(limiter.slot().__aenter__()) for _ in range(32)]
+        await asyncio.sleep(0)
+        full = limiter.wants_work  # 32 queued: a quarter of 512 would be 128
+        waiters.pop().cancel()
+        await asyncio.sleep(0)
+        short = limiter.wants_work  # 31 queued
+        for waiter in waiters:
+            waiter.cancel()
+        await asyncio.gather(*waiters, return_exceptions=True)
+        for slot in slots:
+            assert slot is not None
+            slot.release()
+        return full, short
+
+    assert asyncio.run(go()) == (False, True)

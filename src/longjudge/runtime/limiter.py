@@ -82,6 +82,9 @@ CLIENT_BOUND = 0.5
 #: a newly admitted prompt takes a few event-loop turns to send its first requests, and a short
 #: queue keeps every slot busy meanwhile.
 BACKLOG_SHARE = 0.25
+#: ... and at most this many: a limit in the hundreds (a fast judge) does not need a longer
+#: queue, and every queued request is a prompt held in memory a little longer.
+BACKLOG_MAX = 32
 #: Changes of the limit kept in the history: the first ones and the latest ones.
 HISTORY_HEAD, HISTORY_TAIL = 24, 96
 
@@ -204,8 +207,9 @@ class AdaptiveLimiter:
     @property
     def wants_work(self) -> bool:
         """Whether more work should be started: fewer requests queue for a slot than a quarter
-        of the limit (``BACKLOG_SHARE``), so the slots stay busy while it gets going."""
-        return self.waiting < max(1, int(self.limit * BACKLOG_SHARE))
+        of the limit (``BACKLOG_SHARE``, at most ``BACKLOG_MAX``), so the slots stay busy while
+        it gets going."""
+        return self.waiting < max(1, min(int(self.limit * BACKLOG_SHARE), BACKLOG_MAX))
 
     def slot(self, urgent: bool = False) -> Slot:
         """``async with limiter.slot() as slot:`` holds one slot for one request; an ``urgent``

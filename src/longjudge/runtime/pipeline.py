@@ -5,7 +5,8 @@ their verification), so one prompt alone seldom keeps a judge busy, and a fixed 
 prompts in flight is either too few (the judge waits for the client between steps) or too many
 (memory grows with the job). :func:`pipelined` starts the next prompt whenever fewer requests
 queue at the judge's concurrency limit (:class:`~longjudge.runtime.limiter.AdaptiveLimiter`)
-than a quarter of the limit (:attr:`~longjudge.runtime.limiter.AdaptiveLimiter.wants_work`),
+than a quarter of the limit, at most 32
+(:attr:`~longjudge.runtime.limiter.AdaptiveLimiter.wants_work`),
 and otherwise sleeps until a prompt finishes or the limiter reports room
 (:meth:`~longjudge.runtime.limiter.AdaptiveLimiter.watch`: a release or a raised limit; no
 polling, which cost a timer per few milliseconds). Waiting for an empty queue instead left
