@@ -248,3 +248,22 @@ def test_property_windows_cover_and_round_trip(text: str, size: int, align: bool
 @given(text=TEXT)
 def test_property_sentences_cover_visible_text(text: str) -> None:
     assert_sentences(text, split_sentences(text))
+
+
+def test_regex_tokens_are_those_of_the_look_ahead_pattern() -> None:
+    # the word alternative is one negated class now; it must cut exactly as "a word character
+    # that is not CJK, repeated" did, on any mix of scripts, digits, separators and marks
+    import random
+    import re
+
+    from longjudge.text.tokenizer import CJK_RANGES, RegexTokenizer
+
+    reference = re.compile(
+        rf"[{CJK_RANGES}]|\d+(?:[.,:]\d+)+|(?:(?![{CJK_RANGES}])[^\W_])+|\S"
+    )
+    alphabet = [*"abcS xyz_9.-,:3\n10", "港", "口", "・", "⺀", "ア", "한", "é", "ß", "١", "\u3000"]
+    rng = random.Random(3)
+    tokenizer = RegexTokenizer()
+    for _ in range(5000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 24)))
+        assert tokenizer.spans(text) == [m.span() for m in reference.finditer(text)], text

@@ -160,7 +160,7 @@ STOPWORDS = frozenset(
 #: pattern (a look-ahead at every character) made it half as fast again on English text.
 _RUN = re.compile(rf"(?:[^\W_]+|[{CJK_RANGES}]+)+")
 #: The pieces of a run: CJK runs and runs of other word characters.
-_PIECE = re.compile(rf"[{CJK_RANGES}]+|(?:(?![{CJK_RANGES}])[^\W_])+")
+_PIECE = re.compile(rf"[{CJK_RANGES}]+|[^\W_{CJK_RANGES}]+")
 
 
 def _stem(word: str) -> str:

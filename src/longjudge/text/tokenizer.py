@@ -21,7 +21,9 @@ CJK_RANGES = (
 _REGEX_TOKEN = re.compile(
     rf"[{CJK_RANGES}]"  # one CJK character
     r"|\d+(?:[.,:]\d+)+"  # a number with separators: 3.14, 1,000, 10:30
-    rf"|(?:(?![{CJK_RANGES}])[^\W_])+"  # a word (letters and digits)
+    # a word (letters and digits, CJK aside): one negated class, not a look-ahead per
+    # character, which made tokenizing a context about 1.7 times slower
+    rf"|[^\W_{CJK_RANGES}]+"
     r"|\S"  # any other visible character: one punctuation mark
 )
 
