@@ -50,7 +50,10 @@ SQUALITY = DATA / "longeval_squality_dev"
 WICE = DATA / "wice_dev" / "dev.jsonl"
 
 PAPER = {"window_tokens": 128, "budget_tokens": 640, "top_k": 5, "neighbour_weight": 0.0,
-         "context_weight": 0.0, "close_match_similarity": None, "share_budget": False}
+         "context_weight": 0.0, "close_match_similarity": None, "share_budget": False,
+         "clause_windows": 0}
+#: before lexical smoothing and clause windows: the fused score is smoothed
+FUSED_SMOOTHED = {"neighbour_lexical": 1.0, "neighbour_dense": 1.0, "clause_windows": 0}
 #: the second look's budget in the "+2nd look" columns (off by default in scoring)
 SECOND_LOOK = 640
 #: label -> settings; "default" is RetrievalConfig() as shipped.
@@ -66,13 +69,17 @@ METHODS: dict[str, dict[str, Any]] = {
         **PAPER, "method": "hybrid", "window_tokens": 64, "top_k": 20
     },
     "  + smoothing along the document": {
-        **PAPER, "method": "hybrid", "window_tokens": 64, "top_k": 20, "neighbour_weight": 0.5
+        **PAPER, "method": "hybrid", "window_tokens": 64, "top_k": 20, "neighbour_weight": 0.5,
+        "neighbour_lexical": 1.0, "neighbour_dense": 1.0,
     },
     "bm25 default pipeline (no embed extra)": {"method": "bm25"},
     "default, neighbour weight 0.25": {"neighbour_weight": 0.25},
-    "previous default (all smoothed, own budget)": {
-        "close_match_similarity": None, "share_budget": False
+    "earlier default (all smoothed, own budget)": {
+        "close_match_similarity": None, "share_budget": False, **FUSED_SMOOTHED
     },
+    "previous default (fused scores smoothed)": FUSED_SMOOTHED,
+    "default, fused scores smoothed": {"neighbour_lexical": 1.0, "neighbour_dense": 1.0},
+    "default, no clause windows": {"clause_windows": 0},
     "default, every statement smoothed": {"close_match_similarity": None},
     "default, own budget per statement": {"share_budget": False},
     "default (auto)": {},

@@ -27,7 +27,14 @@ from longjudge.retrieval.bm25 import bm25_terms, lucene_rows
 from longjudge.retrieval.config import dense_available, resolve_method
 from longjudge.retrieval.dense import load_model
 from longjudge.retrieval.hybrid import HybridIndex, rrf
-from longjudge.retrieval.select import excerpts, mix_context, pick, share_budget, smooth
+from longjudge.retrieval.select import (
+    clauses,
+    excerpts,
+    mix_context,
+    pick,
+    share_budget,
+    smooth,
+)
 from longjudge.text import token_windows
 from longjudge.types import Chunk
 from tests.conftest import SHARED_DATA
@@ -559,3 +566,99 @@ def test_bm25_terms_split_words_and_cjk_as_one_lookahead_pattern_did() -> None:
         text = "".join(rng.choice(alphabet, size=int(rng.integers(0, 24))))
         assert bm25_terms(text) == reference(text), text
     assert bm25_terms("The ships of 港口北海 sail_on") == reference("The ships of 港口北海 sail_on")
+
+
+def test_smoothing_passes_on_what_the_window_gives() -> None:
+    scores = np.array([[1.0, 4.0, 1.0, 0.0]])
+    lexical = np.array([[0.0, 2.0, 0.0, -np.inf]])
+    # each window adds 0.5 times its neighbours' *passed* value, keeps its own score
+    assert smooth(scores, 0.5, 1, lexical)[0].tolist() == [2.0, 4.0, 2.0, 0.0]
+    assert smooth(scores, 0.5, 1)[0].tolist() == smooth(scores, 0.5, 1, scores)[0].tolist()
+    assert smooth(scores, 0.0, 1, lexical) is scores  # off
+
+
+def test_clauses_split_a_statement_that_joins_facts() -> None:
+    claim = (
+        "The council approved the new harbour bridge in 2012, which opened to heavy traffic "
+        "in 2016 and carried 40,000 cars every day"
+    )
+    assert clauses(claim) == [
+        "The council approved the new harbour bridge in 2012",
+        "which opened to heavy traffic in 2016",
+        "carried 40,000 cars every day",
+    ]
+    assert clauses("He is puzzled by this.") == ["He is puzzled by this."]  # too short to split
+    # a short piece joins the next one; a short tail joins the last clause
+    assert clauses("Tom, a baker, sold bread and cakes to the whole village of Elm") == [
+        "Tom a baker sold bread", "cakes to the whole village of Elm"
+    ]
+    assert clauses("") == [""]
+
+
+def test_pick_takes_several_firsts_in_order() -> None:
+    scores = np.array([5.0, 4.0, 3.0, -np.inf, 1.0])
+    tokens = np.array([10, 10, 10, 10, 10])
+    assert pick(scores, tokens, 30, 10, first=[4, 2]) == [4, 2, 0]
+    assert pick(scores, tokens, 30, 10, first=[3, 4, 4]) == [4, 0, 1]  # -inf is not eligible
+    assert pick(scores, tokens, 30, 10, {4}, first=[4, 2]) == [2, 0, 1]  # banned stays out
+    assert pick(scores, tokens, 30, 10, first=[]) == [0, 1, 2]
+
+
+def test_each_clause_of_a_multi_fact_claim_gets_its_best_window() -> None:
+    # The claim's own scores favour window 3 and the run around it; each of its two facts is
+    # best matched far away (windows 0 and 7), which only the clause queries find.
+    chunks = tuple(windows(TOWNS * 2, 8)[:8])
+    claim = "Town Alder exported salted fish, while town Fen mined silver ore"
+    first, second = clauses(claim)
+    rows = {
+        claim: [2.0, 0.0, 3.0, 5.0, 3.0, 0.0, 0.0, 1.0],
+        first: [4.0, 0.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0],
+        second: [0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 0.0, 4.0],
+    }
+    cfg = RetrievalConfig(
+        budget_tokens=4 * max(c.n_tokens for c in chunks), context_weight=0.0,
+        neighbour_weight=0.0,
+    )
+
+    def picked(clause_windows: int) -> set[int]:
+        config = cfg.model_copy(update={"clause_windows": clause_windows})
+        index = EvidenceIndex(chunks, _FixedIndex(rows, None), config)
+        found = index.evidence(claim)
+        return {i for ev in found for i in range(ev.chunk_index, ev.chunk_index + ev.windows)}
+
+    assert picked(0) == {0, 2, 3, 4}  # the claim's ranking alone misses the second fact
+    assert picked(4) == {0, 2, 3, 7}  # its own best, each clause's best, then the ranking
+    assert picked(1) == {0, 2, 3, 4}  # only the first clause (its best is window 0)
+
+
+class _PartIndex(ScoringIndex):
+    def __init__(self, row: list[float]) -> None:
+        self.row = row
+
+    def scores_many(self, queries: Sequence[str]) -> np.ndarray:
+        return np.array([self.row for _ in queries], dtype=np.float64)
+
+
+def test_hybrid_passes_on_its_bm25_part_to_the_neighbours() -> None:
+    lexical = [0.0, 0.0, 6.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+    dense = [0.0, 0.0, 0.0, 0.0, 0.0, 6.0, 0.0, 0.0]
+    hybrid = HybridIndex(
+        [_PartIndex(lexical), _PartIndex(dense)], 60.0, neighbour_weights=[1.5, 0.0]
+    )
+    fused, passed, _ = hybrid.scored_for_smoothing(["q"])
+    zl = (np.array(lexical) - np.mean(lexical)) / np.std(lexical)
+    zd = (np.array(dense) - np.mean(dense)) / np.std(dense)
+    assert np.allclose(fused[0], zl + zd) and passed is not None
+    assert np.allclose(passed[0], 1.5 * zl)
+    assert HybridIndex([_PartIndex(lexical)], 60.0).scored_for_smoothing(["q"])[1] is None
+    assert HybridIndex([_PartIndex(lexical)], 60.0, "rrf", None, [1.0]).scored_for_smoothing(
+        ["q"]
+    )[1] is None
+    # in the evidence index, the windows next to the word match (1, 3) gain, not those next
+    # to the dense peak (4, 6)
+    chunks = tuple(windows(TOWNS * 2, 8)[:8])
+    cfg = RetrievalConfig(context_weight=0.0, neighbour_radius=1, clause_windows=0)
+    index = EvidenceIndex(chunks, hybrid, cfg)
+    smoothed = index._final_scores(["q"], "")[1][0]
+    assert np.allclose(smoothed[[1, 3]], fused[0][[1, 3]] + 0.5 * 1.5 * zl[2] + 0.5 * 1.5 * zl[0])
+    assert np.allclose(smoothed[[4, 6]], fused[0][[4, 6]] + 1.5 * zl[0])

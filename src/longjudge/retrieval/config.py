@@ -58,6 +58,30 @@ class RetrievalConfig(StrictModel):
     neighbour_radius: int = Field(
         2, ge=0, le=8, description="How many windows on each side the smoothing reaches."
     )
+    neighbour_lexical: float = Field(
+        1.5,
+        ge=0.0,
+        description="Hybrid with zscore fusion: weight of a window's standardised BM25 score "
+        "in what it passes on to its neighbours when smoothing (the window's own score is "
+        "the fused one). A run of windows that name the statement's words is a passage "
+        "about it; a run that is only on the same topic is not.",
+    )
+    neighbour_dense: float = Field(
+        0.0,
+        ge=0.0,
+        description="Hybrid with zscore fusion: weight of a window's standardised dense "
+        "score in what it passes on to its neighbours (1 and neighbour_lexical 1: the fused "
+        "score itself is smoothed, as before).",
+    )
+    clause_windows: int = Field(
+        4,
+        ge=0,
+        le=20,
+        description="A statement that joins several facts (it splits into clauses of at "
+        "least 4 BM25 terms at commas, brackets, 'and', 'who', 'with', ...) gets the best "
+        "window of each of its first clause_windows clauses right after its own best window, "
+        "before the rest of its ranking. 0: off.",
+    )
     close_match_similarity: float | None = Field(
         0.6,
         ge=0.0,

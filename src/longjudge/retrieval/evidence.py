@@ -8,10 +8,13 @@ it has already seen, since candidates of one prompt often repeat the same statem
 Picking a statement's evidence (:mod:`.select`): every window is scored for the statement (the
 question first), the scores of the response's neighbouring statements are mixed in
 (``context_weight``), the scores are smoothed along the document (``neighbour_weight``) unless
-the statement closely restates one window (``close_match_similarity``), the response's budget
-is shared between its statements (``share_budget``), and the best windows are taken until a
-statement's share is spent, the window the statement alone scores highest first (smoothing must
-not push out a single exact match); picked windows that touch are shown as one excerpt.
+the statement closely restates one window (``close_match_similarity``; with hybrid retrieval a
+window passes on to its neighbours mainly its BM25 score, ``neighbour_lexical``), the response's
+budget is shared between its statements (``share_budget``), and the best windows are taken
+until a statement's share is spent, the window the statement alone scores highest first
+(smoothing must not push out a single exact match), then the best window of each clause of a
+statement that joins several facts (``clause_windows``); picked windows that touch are shown
+as one excerpt.
 """
 
 from __future__ import annotations
@@ -27,9 +30,11 @@ from ..text import Tokenizer, token_windows
 from ..types import Chunk, Evidence
 from .base import Hit, Index, Retriever
 from .config import RetrievalConfig, build_retriever, resolve_method
-from .select import excerpts, mix_context, pick, share_budget, smooth
+from .select import clauses, excerpts, mix_context, pick, share_budget, smooth
 
 _MEMO_FLOATS = 20_000_000
+#: a clause needs at least this many BM25 terms to be a fact of its own (``clause_windows``)
+MIN_CLAUSE_TERMS = 4
 
 
 @dataclass(frozen=True)
@@ -41,7 +46,7 @@ class EvidenceIndex:
     config: RetrievalConfig
     method: str = ""
     build_seconds: float = 0.0
-    _memo: dict[str, tuple[np.ndarray, float]] = field(
+    _memo: dict[str, tuple[np.ndarray, np.ndarray | None, float]] = field(
         default_factory=dict, repr=False, compare=False
     )
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
@@ -88,15 +93,28 @@ class EvidenceIndex:
         An index without ``scores_many`` (a custom retriever that only searches) scores its
         ``top_k`` hits and leaves every other window at -inf (never picked).
         """
+        matrix, _, sims = self._scored(queries)
+        return matrix, sims
+
+    def _scored(
+        self, queries: Sequence[str]
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        """``scored`` plus what each window passes on to its neighbours when smoothing (None:
+        its own score; hybrid passes on its weighted parts, ``neighbour_lexical``)."""
         n = len(self.chunks)
         with self._lock:
             known = {q: self._memo.get(q) for q in queries}
         missing = [q for q, row in known.items() if row is None]
         if missing:
             similarity: np.ndarray | None = None
+            passed: np.ndarray | None = None
+            for_smoothing = getattr(self.index, "scored_for_smoothing", None)
             with_similarity = getattr(self.index, "scores_and_similarity", None)
             scores_only = getattr(self.index, "scores_many", None)
-            if with_similarity is not None:
+            if for_smoothing is not None:
+                matrix, passed, similarity = for_smoothing(missing)
+                rows = np.asarray(matrix, dtype=np.float64)
+            elif with_similarity is not None:
                 matrix, similarity = with_similarity(missing)
                 rows = np.asarray(matrix, dtype=np.float64)
             elif scores_only is not None:
@@ -112,17 +130,27 @@ class EvidenceIndex:
                 if similarity is not None
                 else np.full(len(missing), np.nan)
             )
+            given: list[np.ndarray | None] = (
+                list(np.asarray(passed, dtype=np.float64)) if passed is not None
+                else [None] * len(missing)
+            )
             with self._lock:
-                if (len(self._memo) + len(missing)) * max(n, 1) > _MEMO_FLOATS:
+                if 2 * (len(self._memo) + len(missing)) * max(n, 1) > _MEMO_FLOATS:
                     self._memo.clear()
-                for query, row, sim in zip(missing, rows, best, strict=True):
-                    known[query] = self._memo[query] = (row, float(sim))
+                for query, row, sim, out in zip(missing, rows, best, given, strict=True):
+                    known[query] = self._memo[query] = (row, out, float(sim))
         if not queries:
-            return np.zeros((0, n)), np.zeros(0)
+            return np.zeros((0, n)), None, np.zeros(0)
         entries = [known[q] for q in queries]
         matrix = np.vstack([e[0] for e in entries if e is not None]).reshape(len(queries), n)
-        sims = np.array([e[1] for e in entries if e is not None], dtype=np.float64)
-        return matrix, sims
+        sims = np.array([e[2] for e in entries if e is not None], dtype=np.float64)
+        outs = [e[1] for e in entries if e is not None]
+        passed_matrix = (
+            np.vstack([o for o in outs if o is not None]).reshape(len(queries), n)
+            if all(o is not None for o in outs)
+            else None
+        )
+        return matrix, passed_matrix, sims
 
     def _final_scores(
         self, statements: Sequence[str], question: str
@@ -131,15 +159,36 @@ class EvidenceIndex:
 
         A statement that closely restates a window (``close_match_similarity``) keeps its
         context-mixed scores unsmoothed."""
-        raw, similarity = self.scored([self.query(s, question) for s in statements])
+        raw, passed, similarity = self._scored([self.query(s, question) for s in statements])
         cfg = self.config
         mixed = mix_context(raw, cfg.context_weight)
-        smoothed = smooth(mixed, cfg.neighbour_weight, cfg.neighbour_radius)
+        given = mix_context(passed, cfg.context_weight) if passed is not None else None
+        smoothed = smooth(mixed, cfg.neighbour_weight, cfg.neighbour_radius, given)
         if cfg.close_match_similarity is not None and smoothed is not mixed:
             close = np.nan_to_num(similarity, nan=-np.inf) >= cfg.close_match_similarity
             if close.any():
                 smoothed = np.where(close[:, None], mixed, smoothed)
         return raw, smoothed
+
+    def _clause_best(
+        self, statements: Sequence[str], question: str, banned: Sequence[set[int]]
+    ) -> list[list[int]]:
+        """Per statement, the best window of each of its clauses (``clause_windows``; none
+        for a statement that does not split), the clauses of all statements scored at once."""
+        limit = self.config.clause_windows
+        if limit <= 0:
+            return [[] for _ in statements]
+        split = [clauses(s, MIN_CLAUSE_TERMS)[:limit] for s in statements]
+        split = [parts if len(parts) > 1 else [] for parts in split]
+        queries = [self.query(c, question) for parts in split for c in parts]
+        if not queries:
+            return [[] for _ in statements]
+        rows = iter(self._scored(queries)[0])
+        out: list[list[int]] = []
+        for parts, skip in zip(split, banned, strict=True):
+            found = [_best(next(rows), skip) for _ in parts]
+            out.append([i for i in found if i is not None])
+        return out
 
     def _positive_only(self) -> bool:
         return bool(getattr(self.index, "positive_only", False))
@@ -173,17 +222,22 @@ class EvidenceIndex:
         own, scores = self._final_scores(statements, question)
         tokens = self.tokens
         budgets = self.budgets(own) if budget is None else [budget] * len(statements)
+        banned = [
+            _windows_of(exclude[row]) if exclude is not None else set()
+            for row in range(len(statements))
+        ]
+        by_clause = self._clause_best(statements, question, banned)
         out: list[list[Evidence]] = []
         for row, statement_scores in enumerate(scores):
-            banned = _windows_of(exclude[row]) if exclude is not None else set()
+            best = _best(own[row], banned[row])
             picked = pick(
                 statement_scores,
                 tokens,
                 budgets[row],
                 self.config.top_k,
-                banned,
+                banned[row],
                 positive_only=self._positive_only(),
-                first=_best(own[row], banned),
+                first=([best] if best is not None else []) + by_clause[row],
             )
             out.append(excerpts(self.chunks, picked, statement_scores))
         return out

@@ -5,6 +5,10 @@ windows (mean 0, standard deviation 1) and added, the dense part scaled by ``den
 Unlike rank fusion this keeps how far ahead a window is, which matters when the scores are
 smoothed along the document and budgeted afterwards.
 
+With zscore fusion, what a window passes on to its neighbours when the scores are smoothed
+along the document can weigh the parts differently (``neighbour_lexical``,
+``neighbour_dense``; :meth:`HybridIndex.scored_for_smoothing`).
+
 ``rrf``: reciprocal rank fusion, a window's score is the sum over the two rankings of
 ``1 / (rrf_k + rank)`` (rank from 1), each ranking read to a depth of ``max(50, 10 * k)``
 windows; a window absent from a ranking adds nothing.
@@ -52,21 +56,36 @@ class HybridIndex(ScoringIndex):
         rrf_k: float,
         fusion: str = "zscore",
         weights: Sequence[float] | None = None,
+        neighbour_weights: Sequence[float] | None = None,
     ) -> None:
         self.parts = list(parts)
         self.rrf_k = rrf_k
         self.fusion = fusion
         self.weights = list(weights) if weights is not None else [1.0] * len(self.parts)
+        #: per part, its weight in what a window passes on to its neighbours (None: the
+        #: fused score is passed on)
+        self.neighbour_weights = list(neighbour_weights) if neighbour_weights is not None else None
 
     def scores_many(self, queries: Sequence[str]) -> np.ndarray:
         return self.scores_and_similarity(queries)[0]
 
     def scores_and_similarity(self, queries: Sequence[str]) -> tuple[np.ndarray, np.ndarray | None]:
         """The fused scores, and the best cosine similarity of the part that has one."""
-        fused, similarity = self._fused(queries, k=0)
+        fused, _, similarity = self._fused(queries, k=0)
         return fused, similarity
 
-    def _fused(self, queries: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray | None]:
+    def scored_for_smoothing(
+        self, queries: Sequence[str]
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """(fused scores, what each window passes on to its neighbours when smoothing,
+        best cosine similarity). The second is the parts' standardised scores weighted by
+        ``neighbour_weights`` (zscore fusion with those weights given), else None (the
+        fused scores themselves are smoothed)."""
+        return self._fused(queries, k=0)
+
+    def _fused(
+        self, queries: Sequence[str], k: int
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
         matrices: list[np.ndarray] = []
         similarity: np.ndarray | None = None
         for part in self.parts:
@@ -74,11 +93,16 @@ class HybridIndex(ScoringIndex):
             matrices.append(np.asarray(matrix, dtype=np.float64))
             similarity = best if similarity is None else similarity
         if self.fusion == "zscore":
-            total = np.zeros((len(queries), matrices[0].shape[1] if matrices else 0))
-            for matrix, weight in zip(matrices, self.weights, strict=True):
-                total += weight * standardise(matrix)
-            return total, similarity
-        return self._rrf_scores(matrices, k), similarity
+            shape = (len(queries), matrices[0].shape[1] if matrices else 0)
+            total = np.zeros(shape)
+            passed = np.zeros(shape) if self.neighbour_weights is not None else None
+            for i, (matrix, weight) in enumerate(zip(matrices, self.weights, strict=True)):
+                z = standardise(matrix)
+                total += weight * z
+                if passed is not None and self.neighbour_weights is not None:
+                    passed += self.neighbour_weights[i] * z
+            return total, passed, similarity
+        return self._rrf_scores(matrices, k), None, similarity
 
     def _rrf_scores(self, matrices: Sequence[np.ndarray], k: int) -> np.ndarray:
         rows = matrices[0].shape[0] if matrices else 0
@@ -111,12 +135,14 @@ class HybridRetriever:
         rrf_k: float = 60.0,
         fusion: str = "zscore",
         dense_weight: float = 1.0,
+        neighbour_weights: tuple[float, float] | None = None,
     ) -> None:
         self.bm25 = bm25 or BM25Retriever()
         self.dense = dense or DenseRetriever()
         self.rrf_k = rrf_k
         self.fusion = fusion
         self.dense_weight = dense_weight
+        self.neighbour_weights = neighbour_weights
 
     def build(self, chunks: Sequence[Chunk]) -> HybridIndex:
         return HybridIndex(
@@ -124,6 +150,7 @@ class HybridRetriever:
             self.rrf_k,
             self.fusion,
             [1.0, self.dense_weight],
+            self.neighbour_weights,
         )
 
 
@@ -135,6 +162,7 @@ def make_retriever(config: RetrievalConfig) -> HybridRetriever:
         rrf_k=config.rrf_k,
         fusion=config.fusion,
         dense_weight=config.dense_weight,
+        neighbour_weights=(config.neighbour_lexical, config.neighbour_dense),
     )
 
 

@@ -6,7 +6,10 @@ Pure numpy functions, each testable alone:
   the statement before and after it in the response (pronouns and short names get their
   referent's windows);
 - :func:`smooth` lets each window add ``weight ** d`` times the score of the windows ``d`` away
-  (``d`` up to ``radius``), so that passages where support clusters beat isolated matches;
+  (``d`` up to ``radius``), so that passages where support clusters beat isolated matches (what
+  a neighbour passes on may be another score than its own, e.g. only its word matches);
+- :func:`clauses` splits a statement that joins several facts into its clauses, whose best
+  windows are taken first;
 - :func:`share_budget` splits the token budget of a response's statements between them (a
   statement whose best window matches it closely needs fewer tokens than a vague one);
 - :func:`pick` takes the best windows until a token budget is spent;
@@ -15,12 +18,14 @@ Pure numpy functions, each testable alone:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from ..types import Chunk, Evidence
+from .bm25 import bm25_terms
 
 
 def mix_context(scores: np.ndarray, weight: float) -> np.ndarray:
@@ -34,18 +39,60 @@ def mix_context(scores: np.ndarray, weight: float) -> np.ndarray:
     return out
 
 
-def smooth(scores: np.ndarray, weight: float, radius: int) -> np.ndarray:
-    """Each window plus ``weight ** d`` times the windows ``d`` away, for ``d <= radius``."""
+def smooth(
+    scores: np.ndarray, weight: float, radius: int, passed: np.ndarray | None = None
+) -> np.ndarray:
+    """Each window plus ``weight ** d`` times the windows ``d`` away, for ``d <= radius``.
+
+    ``passed`` (same shape as ``scores``; default ``scores``) is what a window passes on to
+    its neighbours: hybrid retrieval passes on only the BM25 part, so that a run of windows
+    that name the statement's words wins, not a run that is merely on the same topic.
+    """
     if weight <= 0 or radius <= 0 or scores.shape[-1] < 2:
         return scores
     finite = np.where(np.isfinite(scores), scores, 0.0)
+    given = finite if passed is None else np.where(np.isfinite(passed), passed, 0.0)
     out = finite.copy()
     for d in range(1, min(radius, scores.shape[-1] - 1) + 1):
         w = weight**d
-        out[..., d:] += w * finite[..., :-d]
-        out[..., :-d] += w * finite[..., d:]
+        out[..., d:] += w * given[..., :-d]
+        out[..., :-d] += w * given[..., d:]
     smoothed: np.ndarray = np.where(np.isfinite(scores) | (out != 0), out, -np.inf)
     return smoothed
+
+
+#: where a statement is split into clauses: commas, semicolons, dashes, brackets, and the
+#: words that join two facts
+_CLAUSE_BREAK = re.compile(
+    r",\s+|;\s+|\s+[-\u2013\u2014]\s+|\s*[()]\s*"
+    r"|\s+(?:and|but|while|who|which|where|with)\s+",
+    re.IGNORECASE,
+)
+
+
+def clauses(statement: str, min_terms: int = 4) -> list[str]:
+    """The clauses of a statement, each with at least ``min_terms`` BM25 terms.
+
+    The statement is cut at commas, semicolons, dashes, brackets and joining words ("and",
+    "who", "with", ...); a piece with too few terms is joined to the next one, and a short
+    tail to the last clause. A statement that does not split gives one clause (itself).
+    """
+    out: list[str] = []
+    current = ""
+    for piece in _CLAUSE_BREAK.split(statement):
+        piece = piece.strip()
+        if not piece:
+            continue
+        current = f"{current} {piece}" if current else piece
+        if len(bm25_terms(current)) >= min_terms:
+            out.append(current)
+            current = ""
+    if current:
+        if out:
+            out[-1] = f"{out[-1]} {current}"
+        else:
+            out.append(current)
+    return out if len(out) > 1 else [statement.strip()]
 
 
 def share_budget(best: np.ndarray, budget: int, low: float = 0.2, high: float = 4.0) -> list[int]:
@@ -91,13 +138,13 @@ def pick(
     banned: set[int] | None = None,
     *,
     positive_only: bool = False,
-    first: int | None = None,
+    first: int | Sequence[int] | None = None,
 ) -> list[int]:
     """Window indices, best first, while they fit in ``budget`` tokens (at most ``top_k``).
 
-    ``first`` (if given and eligible) is taken before the others. A window that does not fit
-    is skipped and smaller ones after it may still be taken; at least one window is taken when
-    any is eligible, even if it alone passes the budget.
+    ``first`` (a window or several, in order; those eligible) is taken before the others. A
+    window that does not fit is skipped and smaller ones after it may still be taken; at least
+    one window is taken when any is eligible, even if it alone passes the budget.
     """
     # Eligible windows: a finite (with ``positive_only``, positive) score, not banned. The walk
     # below runs over them only, best first, and jumps over the ones that no longer fit in one
@@ -110,10 +157,14 @@ def pick(
     order = np.argsort(-scores, kind="stable")[: int(np.count_nonzero(eligible))]
     if banned:
         order = order[~np.isin(order, list(banned))]
-    if first is not None and 0 <= first < scores.size and eligible[first] and not (
-        banned and first in banned
-    ):
-        order = np.concatenate(([first], order[order != first]))
+    firsts = [first] if isinstance(first, int) else list(first or ())
+    leading = [
+        i
+        for i in dict.fromkeys(firsts)
+        if 0 <= i < scores.size and eligible[i] and not (banned and i in banned)
+    ]
+    if leading:
+        order = np.concatenate((leading, order[~np.isin(order, leading)]))
     costs = tokens[order]
     cost_list: list[int] = costs.tolist()  # plain ints: no numpy scalar per window
     windows: list[int] = order.tolist()
@@ -164,4 +215,4 @@ def excerpts(chunks: Sequence[Chunk], picked: Sequence[int], scores: np.ndarray)
     ]
 
 
-__all__ = ["excerpts", "mix_context", "pick", "share_budget", "smooth"]
+__all__ = ["clauses", "excerpts", "mix_context", "pick", "share_budget", "smooth"]
