@@ -79,7 +79,7 @@ METHODS: dict[str, dict[str, Any]] = {
     },
     "previous default (fused scores smoothed)": FUSED_SMOOTHED,
     "default, fused scores smoothed": {"neighbour_lexical": 1.0, "neighbour_dense": 1.0},
-    "default, no clause windows": {"clause_windows": 0},
+    "default, clause windows 4": {"clause_windows": 4},
     "default, every statement smoothed": {"close_match_similarity": None},
     "default, own budget per statement": {"share_budget": False},
     "default (auto)": {},

@@ -12,9 +12,9 @@ the statement closely restates one window (``close_match_similarity``; with hybr
 window passes on to its neighbours mainly its BM25 score, ``neighbour_lexical``), the response's
 budget is shared between its statements (``share_budget``), and the best windows are taken
 until a statement's share is spent, the window the statement alone scores highest first
-(smoothing must not push out a single exact match), then the best window of each clause of a
-statement that joins several facts (``clause_windows``); picked windows that touch are shown
-as one excerpt.
+(smoothing must not push out a single exact match), then, with ``clause_windows`` on (off by
+default), the best window of each clause of a statement that joins several facts; picked
+windows that touch are shown as one excerpt.
 """
 
 from __future__ import annotations

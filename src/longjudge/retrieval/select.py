@@ -79,14 +79,17 @@ def clauses(statement: str, min_terms: int = 4) -> list[str]:
     """
     out: list[str] = []
     current = ""
+    terms = 0  # of ``current``: the terms of pieces joined by a space add up
     for piece in _CLAUSE_BREAK.split(statement):
         piece = piece.strip()
         if not piece:
             continue
         current = f"{current} {piece}" if current else piece
-        if len(bm25_terms(current)) >= min_terms:
+        terms += len(bm25_terms(piece))
+        if terms >= min_terms:
             out.append(current)
             current = ""
+            terms = 0
     if current:
         if out:
             out[-1] = f"{out[-1]} {current}"
@@ -155,16 +158,19 @@ def pick(
         eligible &= scores > 0
     # best first, ties by position; the eligible windows come first in that order
     order = np.argsort(-scores, kind="stable")[: int(np.count_nonzero(eligible))]
-    if banned:
-        order = order[~np.isin(order, list(banned))]
     firsts = [first] if isinstance(first, int) else list(first or ())
     leading = [
         i
         for i in dict.fromkeys(firsts)
         if 0 <= i < scores.size and eligible[i] and not (banned and i in banned)
     ]
-    if leading:
-        order = np.concatenate((leading, order[~np.isin(order, leading)]))
+    if banned or leading:  # (a mask: np.isin costs more than the rest of the pick)
+        keep = np.ones(scores.size, dtype=bool)
+        keep[[b for b in (banned or ()) if 0 <= b < scores.size]] = False
+        keep[leading] = False
+        order = order[keep[order]]
+        if leading:
+            order = np.concatenate((np.asarray(leading, dtype=order.dtype), order))
     costs = tokens[order]
     cost_list: list[int] = costs.tolist()  # plain ints: no numpy scalar per window
     windows: list[int] = order.tolist()
