@@ -47,6 +47,29 @@ def test_prompts_are_admitted_while_the_judge_has_free_slots() -> None:
     assert 6 <= peak <= 12 and limiter.peak_in_flight == 12
 
 
+def test_a_prompt_slow_to_ask_holds_the_next_one_back_until_it_asks() -> None:
+    # a prompt that works a while before its first request (a client short of CPU) must not
+    # let the others in meanwhile: the queue only looks empty
+    async def go() -> list[int]:
+        limiter = AdaptiveLimiter(64, initial=64, clock=lambda: 0.0)
+        not_yet_asked: list[int] = [0]
+        seen: list[int] = []
+
+        async def start(item: int) -> None:
+            not_yet_asked[0] += 1
+            seen.append(not_yet_asked[0])
+            await asyncio.sleep(0.01)  # its own work first
+            not_yet_asked[0] -= 1
+            for _ in range(3):
+                async with limiter.slot():
+                    await asyncio.sleep(0.005)
+
+        await pipelined(range(12), start, limiter)
+        return seen
+
+    assert max(asyncio.run(go())) == 1  # one prompt at a time before its first request
+
+
 def test_a_hard_cap_bounds_the_prompts_in_flight() -> None:
     async def go() -> int:
         limiter = AdaptiveLimiter(64, clock=lambda: 0.0)

@@ -57,6 +57,7 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Callable
+from contextvars import ContextVar
 from types import TracebackType
 from typing import Any
 
@@ -87,6 +88,12 @@ BACKLOG_SHARE = 0.25
 BACKLOG_MAX = 32
 #: Changes of the limit kept in the history: the first ones and the latest ones.
 HISTORY_HEAD, HISTORY_TAIL = 24, 96
+
+
+#: Called when a slot is asked for in this context: prompt admission
+#: (:func:`~longjudge.runtime.pipeline.pipelined`) sets it for each prompt it starts, to learn
+#: when the prompt's first request has reached the limiter (the tasks a prompt starts inherit it).
+ON_REQUEST: ContextVar[Callable[[], None] | None] = ContextVar("ON_REQUEST", default=None)
 
 
 class Slot:
@@ -227,6 +234,9 @@ class AdaptiveLimiter:
     # -- slots --------------------------------------------------------------------------------
 
     async def _acquire(self, urgent: bool = False) -> None:
+        heard = ON_REQUEST.get()
+        if heard is not None:
+            heard()
         if not self.waiting and self.in_flight < self.limit:
             self._take()
             return

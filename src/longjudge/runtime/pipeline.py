@@ -25,7 +25,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TypeVar
 
-from .limiter import AdaptiveLimiter
+from .limiter import ON_REQUEST, AdaptiveLimiter
 
 G = TypeVar("G")
 
@@ -47,6 +47,24 @@ async def pipelined(
     exhausted = False
     peak = 0
     errors: list[BaseException] = []
+    # The prompt admitted last, until its first request reaches the limiter: until then the
+    # queue looks shorter than it is about to be (on a client short of CPU, a prompt takes
+    # long to get there, and dozens more were let in meanwhile).
+    starting: list[asyncio.Task[None] | None] = [None]
+
+    def started(task: asyncio.Task[None]) -> Callable[[], None]:
+        def heard() -> None:
+            if starting[0] is task:
+                starting[0] = None
+                wake.set()
+
+        return heard
+
+    async def run(item: G) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        ON_REQUEST.set(started(task))  # this task's context, and its child tasks'
+        await start(item)
 
     def finished(task: asyncio.Task[None]) -> None:
         active.discard(task)
@@ -60,12 +78,18 @@ async def pipelined(
             cap = max(2, limiter.limit)
             if hard_cap is not None:
                 cap = min(cap, hard_cap)
-            if not exhausted and len(active) < cap and (not active or limiter.wants_work):
+            waiting_start = starting[0] is not None and not starting[0].done()
+            if (
+                not exhausted
+                and len(active) < cap
+                and (not active or (limiter.wants_work and not waiting_start))
+            ):
                 item = next(pending, _END)
                 if item is _END:
                     exhausted = True
                     continue
-                task = asyncio.ensure_future(start(item))  # type: ignore[arg-type]
+                task = asyncio.ensure_future(run(item))  # type: ignore[arg-type]
+                starting[0] = task
                 active.add(task)
                 task.add_done_callback(finished)
                 peak = max(peak, len(active))
