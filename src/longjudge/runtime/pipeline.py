@@ -11,8 +11,12 @@ and otherwise sleeps until a prompt finishes or the limiter reports room
 (:meth:`~longjudge.runtime.limiter.AdaptiveLimiter.watch`: a release or a raised limit; no
 polling, which cost a timer per few milliseconds). Waiting for an empty queue instead left
 slots idle each time: a new prompt needs a few event-loop turns before its first requests
-queue. So the limiter's queue stays short but not empty while work remains, and prompts in
-flight stay about as many as the judge can serve.
+queue. The next prompt also waits until the one admitted last has asked for its first slot
+(the limiter calls :data:`~longjudge.runtime.limiter.ON_REQUEST`, which each prompt's tasks
+inherit): until then the queue looks shorter than it is about to be, and on a client short of
+CPU, where a prompt takes long to get there, dozens were let in at once. So the limiter's queue
+stays short but not empty while work remains, and prompts in flight stay about as many as the
+judge can serve.
 
 Memory stays bounded: never more prompts than the limit itself (every prompt in flight has at
 least one request to make), and never more than ``hard_cap`` when one is set
