@@ -58,10 +58,10 @@ async def call_with_retry(
     """Await ``func()`` under the policy; the last error is re-raised when it gives up.
 
     The first attempt is made directly: setting tenacity up costs about a tenth of a
-    millisecond per call, more than the rest of a successful call's client work, and most
-    calls succeed at once. A retryable failure hands over to tenacity, which sees that
-    attempt as its first (same waits, same bounds: the time it took counts towards
-    ``max_total_seconds``)."""
+    millisecond per call (a twentieth of a judge call's client work on the development
+    machine), and most calls succeed at once. A retryable failure hands over to tenacity,
+    which sees that attempt as its first (same waits, same bounds: the time it took counts
+    towards ``max_total_seconds``)."""
     started = time.monotonic()
     try:
         return await func()
