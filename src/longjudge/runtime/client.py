@@ -110,6 +110,11 @@ class JudgeClient:
                 continue
             if self.cache is not None:
                 self.cache.put(key, response)
+            # Let the request that took over this call's slot go out before this answer is acted
+            # on: answers come in waves (requests sent together come back together), and working
+            # on a wave of them first kept the freed slots empty for a quarter of a second at 128
+            # in flight. Only after the answer is cached: a run killed now asks it again never.
+            await asyncio.sleep(0)
             return out
         assert last is not None
         raise last
@@ -197,11 +202,6 @@ class JudgeClient:
         except JudgeError:
             self._record(step, Usage(failures=1))
             raise
-        # Let the request that took over this call's slot be sent before this answer is parsed
-        # and acted on: answers come in waves (requests sent together come back together), and
-        # parsing a wave of them first kept the freed slots empty for a quarter of a second at
-        # 128 in flight.
-        await asyncio.sleep(0)
         prompt_tokens = response.prompt_tokens or sum(
             estimate_tokens(m.get("content", "")) for m in request.messages
         )
