@@ -209,11 +209,16 @@ class Reward(_Record):
 
     @model_validator(mode="after")
     def _consistent(self) -> Reward:
-        if self.status == "scored" and self.total is None:
-            raise ValueError("a scored reward needs a total")
-        if self.status == "unscored" and (self.total is not None or not self.reason):
-            raise ValueError("an unscored reward needs a reason and no total")
+        check_outcome(self.status, self.total, self.reason)
         return self
+
+
+def check_outcome(status: Status, total: float | None, reason: str | None) -> None:
+    """A scored reward has a total; an unscored one a reason and no total (ValueError)."""
+    if status == "scored" and total is None:
+        raise ValueError("a scored reward needs a total")
+    if status == "unscored" and (total is not None or not reason):
+        raise ValueError("an unscored reward needs a reason and no total")
 
 
 class PreferencePair(_Record):
@@ -250,4 +255,5 @@ __all__ = [
     "SupportLevel",
     "Usage",
     "Verdict",
+    "check_outcome",
 ]

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
-from ..types import Fingerprint, Reward, Status
+from ..types import Fingerprint, Reward, Status, check_outcome
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class Digests(NamedTuple):
@@ -47,6 +49,11 @@ Key = tuple[str, str]
 def read_rewards(path: Path) -> Iterator[Reward]:
     """Every valid reward line of a rewards.jsonl file, in order, one at a time (a line from
     an incompatible version is skipped: ``RunDir.finished`` reports those)."""
+    return _valid_lines(path, Reward)
+
+
+def _valid_lines(path: Path, model: type[M]) -> Iterator[M]:
+    """Each non-blank line of ``path`` read as ``model``; a line it rejects is skipped."""
     if not path.exists():
         return
     with path.open(encoding="utf-8") as handle:
@@ -54,7 +61,7 @@ def read_rewards(path: Path) -> Iterator[Reward]:
             if not line.strip():
                 continue
             try:
-                yield Reward.model_validate_json(line)
+                yield model.model_validate_json(line)
             except ValidationError:
                 continue
 
@@ -76,25 +83,13 @@ class StoredLine(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> StoredLine:
-        if self.status == "scored" and self.total is None:
-            raise ValueError("a scored reward needs a total")
-        if self.status == "unscored" and (self.total is not None or not self.reason):
-            raise ValueError("an unscored reward needs a reason and no total")
+        check_outcome(self.status, self.total, self.reason)
         return self
 
 
 def read_lines(path: Path) -> Iterator[StoredLine]:
     """What the index needs of every valid reward line, in order (like :func:`read_rewards`)."""
-    if not path.exists():
-        return
-    with path.open(encoding="utf-8") as handle:
-        for line in handle:
-            if not line.strip():
-                continue
-            try:
-                yield StoredLine.model_validate_json(line)
-            except ValidationError:
-                continue
+    return _valid_lines(path, StoredLine)
 
 
 class StoredIndex:
