@@ -208,3 +208,26 @@ def test_resume_from_the_compact_index_decides_as_the_eager_plan(tmp_path: Path)
     assert [(e["example_id"], e["candidate_id"], e["reason"]) for e in unscored] == [
         ("e0", "e0-0", "judge: x")
     ]
+
+
+def test_candidate_refs_keep_every_field_as_columns() -> None:
+    """The compact columns give back exactly the refs put in, offsets None included, and
+    survive pickling (the Ray driver sends prompts' refs to its actors)."""
+    import pickle
+
+    from longjudge.scoring.inputs import CandidateRef, CandidateRefs
+
+    refs = [
+        CandidateRef("a", 3, 120, "0123456789abcdef"),
+        CandidateRef("b\u00e9", 9, None, "fedcba9876543210"),
+        CandidateRef("", 2**40, 2**41, "aaaaaaaaaaaaaaaa"),
+    ]
+    packed = CandidateRefs(refs)
+    assert len(packed) == 3 and list(packed) == refs
+    assert packed[1] == refs[1] and packed[-1] == refs[2] and packed[1:] == refs[1:]
+    assert list(packed.subset([2, 0])) == [refs[2], refs[0]]
+    assert pickle.loads(pickle.dumps(packed)) == packed
+    with pytest.raises(IndexError):
+        packed[3]
+    with pytest.raises(ValueError, match="16 characters"):
+        packed.append(CandidateRef("c", 1, 0, "short"))

@@ -280,6 +280,7 @@ def describe_counts(counts: dict[str, int]) -> str:
 
 __all__ = [
     "CHANGE_REASONS",
+    "DIGEST_CHARS",
     "NO_FINGERPRINT",
     "WAS_UNSCORED",
     "AnyFingerprint",

@@ -9,7 +9,8 @@ flight rather than the job:
    order). Of each good record it keeps only where it is (line, and byte offset for plain
    JSONL), its id and the digest its fingerprint needs (the example's context, query and
    reference; the candidate's text): a :class:`PromptRef` per example with candidates, in
-   example order, its :class:`CandidateRef` in file order.
+   example order, its :class:`CandidateRef` s in file order (as columns,
+   :class:`CandidateRefs`).
 2. :func:`plan_input` decides from those digests and the run directory's compact index
    (:meth:`~longjudge.runtime.rundir.RunDir.stored`) which candidates to score, with the same
    decisions and counts as :func:`~longjudge.scoring.runner.plan_run`; :func:`iter_groups`
@@ -22,17 +23,25 @@ At the end :func:`input_state` counts the directory's state for this input from 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, overload
 
 from ..config import ScoreConfig, build_config
 from ..io import CandidateFields, ExampleFields, RecordError
 from ..io.fields import to_candidate, to_example
 from ..io.readers import scan_records
 from ..io.stream import Reread
-from ..runtime.fingerprint import ResumePlan, RunState, Setup, example_digest, text_digest
+from ..runtime.fingerprint import (
+    DIGEST_CHARS,
+    ResumePlan,
+    RunState,
+    Setup,
+    example_digest,
+    text_digest,
+)
 from ..runtime.rundir import RunDir
 from ..runtime.stored import StoredIndex
 from ..types import Candidate, Example
@@ -48,6 +57,66 @@ class CandidateRef(NamedTuple):
     digest: str
 
 
+class CandidateRefs(Sequence[CandidateRef]):
+    """One prompt's :class:`CandidateRef` s, kept as columns: the ids in a list, lines and
+    offsets in arrays, the fixed-width digests in one byte string. A job keeps these for
+    every candidate from its first pass to its end; as columns they take about 100 bytes a
+    candidate instead of 360 as tuples (2 MB rather than 7 at 20,000 candidates)."""
+
+    __slots__ = ("_digests", "_ids", "_lines", "_offsets")
+
+    def __init__(self, refs: Iterable[CandidateRef] = ()) -> None:
+        self._ids: list[str] = []
+        self._lines = array("q")
+        self._offsets = array("q")  # -1: no offset (not plain JSONL)
+        self._digests = bytearray()
+        for ref in refs:
+            self.append(ref)
+
+    def append(self, ref: CandidateRef) -> None:
+        digest = ref.digest.encode("ascii")
+        if len(digest) != DIGEST_CHARS:
+            raise ValueError(f"a digest of {DIGEST_CHARS} characters was expected: {ref.digest!r}")
+        self._ids.append(ref.id)
+        self._lines.append(ref.line)
+        self._offsets.append(-1 if ref.offset is None else ref.offset)
+        self._digests += digest
+
+    def _ref(self, i: int) -> CandidateRef:
+        offset = self._offsets[i]
+        digest = self._digests[i * DIGEST_CHARS : (i + 1) * DIGEST_CHARS].decode("ascii")
+        return CandidateRef(self._ids[i], self._lines[i], None if offset < 0 else offset, digest)
+
+    def subset(self, keep: Iterable[int]) -> CandidateRefs:
+        """The refs at positions ``keep``, in that order."""
+        return CandidateRefs(self._ref(i) for i in keep)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    @overload
+    def __getitem__(self, i: int) -> CandidateRef: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[CandidateRef]: ...
+
+    def __getitem__(self, i: int | slice) -> CandidateRef | list[CandidateRef]:
+        if isinstance(i, slice):
+            return [self._ref(j) for j in range(*i.indices(len(self)))]
+        return self._ref(range(len(self))[i])
+
+    def __iter__(self) -> Iterator[CandidateRef]:
+        return (self._ref(i) for i in range(len(self)))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, CandidateRefs):
+            return NotImplemented
+        return list(self) == list(other)
+
+    def __repr__(self) -> str:
+        return f"CandidateRefs({list(self)!r})"
+
+
 @dataclass
 class PromptRef:
     """Where one example with candidates is, its digest, and its candidates."""
@@ -56,7 +125,7 @@ class PromptRef:
     line: int
     offset: int | None
     digest: str
-    candidates: list[CandidateRef] = field(default_factory=list)
+    candidates: CandidateRefs = field(default_factory=CandidateRefs)
 
 
 @dataclass
@@ -136,8 +205,8 @@ def plan_input(
     todo: list[PromptRef] = []
     for prompt in inputs.prompts:
         left = [
-            c
-            for c in prompt.candidates
+            i
+            for i, c in enumerate(prompt.candidates)
             if plan.decide(
                 stored.get((prompt.id, c.id)),
                 setup.digests(prompt.digest, c.digest),
@@ -147,7 +216,7 @@ def plan_input(
         if len(left) == len(prompt.candidates):
             todo.append(prompt)
         elif left:
-            todo.append(replace(prompt, candidates=left))
+            todo.append(replace(prompt, candidates=prompt.candidates.subset(left)))
     result = RunResult()
     result.take_plan(plan)
     return todo, result
@@ -189,6 +258,7 @@ def input_state(stored: StoredIndex, inputs: StreamedInput, setup: Setup) -> Run
 
 __all__ = [
     "CandidateRef",
+    "CandidateRefs",
     "PromptRef",
     "StreamedInput",
     "input_state",

@@ -22,6 +22,7 @@ from typing import Any
 
 from ..config import RunConfig
 from ..runtime.fingerprint import ResumePlan, Setup, plan_resume
+from ..runtime.heap import HeapTrimmer
 from ..runtime.pipeline import pipelined
 from ..runtime.progress import Progress
 from ..runtime.rundir import RunDir
@@ -147,6 +148,7 @@ async def score_groups(
     given a lazy ``todo`` (:func:`~longjudge.scoring.inputs.iter_groups`), memory holds the
     prompts in flight, and ``result`` only counters."""
     started = time.monotonic()
+    trim = HeapTrimmer()  # freed prompts go back to the system (runtime/heap.py)
     with Progress(total, scorer.client.usage, enabled=config.progress) as progress:
 
         def record(reward: Reward) -> None:
@@ -183,6 +185,8 @@ async def score_groups(
                             "traceback": traceback.format_exc(),
                         }
                     )
+            finally:
+                trim()
 
         result.peak_prompts_in_flight = await pipelined(
             todo, one_group, scorer.client.limiter, config.max_examples_in_flight
